@@ -311,12 +311,16 @@ class _NamingTracer(torch.fx.Tracer):
     def __init__(self) -> None:
         super().__init__()
         self.stack: list[str] = []
+        self.failed_in: str | None = None
 
     def call_module(self, m: nn.Module, forward, args, kwargs):  # noqa: ANN001
-        path = self.path_of_module(m)
-        self.stack.append(f"{path} ({type(m).__name__})")
+        self.stack.append(f"{self.path_of_module(m)} ({type(m).__name__})")
         try:
             return super().call_module(m, forward, args, kwargs)
+        except Exception:
+            if self.failed_in is None:  # the innermost layer is the one to name
+                self.failed_in = self.stack[-1]
+            raise
         finally:
             self.stack.pop()
 
@@ -326,7 +330,7 @@ def _trace(model: nn.Module) -> torch.fx.GraphModule:
     try:
         graph = tracer.trace(model)
     except Exception as exc:  # torch.fx raises several types here
-        where = tracer.stack[-1] if tracer.stack else f"the forward() of {type(model).__name__}"
+        where = tracer.failed_in or f"the forward() of {type(model).__name__}"
         raise SummaryError(
             f"cannot trace layer {where}: {type(exc).__name__}: {str(exc).splitlines()[0]}. "
             "summary() follows the model's graph with torch.fx, which cannot see through Python "
