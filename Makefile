@@ -42,8 +42,9 @@ lab: setup
 bench: setup
 	$(BIN)/python benchmarks/run_all.py
 
-lock:
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^evalib' > $(LOCK)
+lock: setup
+	$(BIN)/python -m pip install -q -r requirements-dev.in
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v "^evalib" > $(LOCK)
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

@@ -35,7 +35,7 @@ class Geometry:
         """The geometry after a layer with this kernel, stride, padding and dilation.
 
         >>> Geometry().after(3).after(2, stride=2).after(3)
-        Geometry(rf=6, jump=2, padding=0)
+        Geometry(rf=8, jump=2, padding=0)
         """
         for name, value, low in (("kernel_size", kernel_size, 1), ("stride", stride, 1), ("dilation", dilation, 1), ("padding", padding, 0)):
             if value < low:
