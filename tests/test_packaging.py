@@ -81,3 +81,10 @@ def test_docstring_examples_run(module_name):
     module = importlib.import_module(f"evalib.{module_name}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
+
+
+def test_readme_examples_run(repo_root):
+    result = doctest.testfile(
+        str(repo_root / "README.md"), module_relative=False, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
+    assert result.attempted > 5 and result.failed == 0
