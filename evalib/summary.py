@@ -302,6 +302,22 @@ def _kernel_of(node: torch.fx.Node, module: nn.Module | None) -> tuple | None:
     return None
 
 
+def _function_kind(node: torch.fx.Node) -> str:
+    """How a functional call reads in the table: ``F.relu``, ``torch.flatten``, ``.view()``, ``+``."""
+    if node.op == "call_method":
+        return f".{node.target}()"
+    symbols = {operator.add: "+", operator.iadd: "+=", operator.mul: "*", operator.sub: "-"}
+    if node.target in symbols:
+        return symbols[node.target]
+    name = getattr(node.target, "__name__", str(node.target))
+    module = getattr(node.target, "__module__", "") or ""
+    if module.startswith("torch.nn.functional"):
+        return f"F.{name}"
+    if module.startswith("torch") or node.target in vars(torch).values():
+        return f"torch.{name}"
+    return name
+
+
 # --- tracing with layer names in errors ------------------------------------------------------
 
 
@@ -450,8 +466,7 @@ def summary(model: nn.Module, input_size: Sequence[int], batch_size: int = 2) ->
             params = sum(p.numel() for p in module.parameters())
         else:
             name = node.name
-            kind = node.target if node.op == "call_method" else getattr(node.target, "__name__", str(node.target))
-            kind = f".{kind}()" if node.op == "call_method" else kind
+            kind = _function_kind(node)
             role = _function_role(node.target, node.op)
             params = 0
         row_of[node.name] = name
