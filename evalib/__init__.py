@@ -29,6 +29,35 @@ from .models import LectureNet
 # Course facts
 from .course import INSTALL_SPEC, REPOSITORY, colab_url, install_command
 
+# Lessons 1-3: kernels and channels, 3x3 stacking and receptive field, initialization
+from .kernels import KERNEL_DESCRIPTIONS, KERNELS, apply_kernels, kernel, kernel_bank, kernel_names
+from .convolution import conv2d_loops, conv2d_vectorised
+from .images import digit, edge_and_gradient_image, line_image, mnist_digits, photo
+from .initialization import (
+    SCHEMES,
+    DepthRecord,
+    InitScheme,
+    SymmetryResult,
+    deep_stack,
+    depth_experiment,
+    fans,
+    init_model_,
+    init_weights_,
+    scheme_std,
+    symmetry_demo,
+)
+from .invariance import TRANSFORMS, InvarianceRow, pooling_invariance, transform_images
+from .widgets import (
+    STACK_PRESETS,
+    InitExplorer,
+    KernelEditor,
+    ReceptiveFieldExplorer,
+    init_explorer,
+    kernel_editor,
+    receptive_field_explorer,
+    stack_from_spec,
+)
+
 __all__ = [
     # shapes and receptive fields
     "PoolingPlan",
@@ -54,4 +83,41 @@ __all__ = [
     "REPOSITORY",
     "colab_url",
     "install_command",
+    # lessons 1-3: kernels, convolution, images, initialization, invariance, widgets
+    "KERNELS",
+    "KERNEL_DESCRIPTIONS",
+    "apply_kernels",
+    "kernel",
+    "kernel_bank",
+    "kernel_names",
+    "conv2d_loops",
+    "conv2d_vectorised",
+    "digit",
+    "edge_and_gradient_image",
+    "line_image",
+    "mnist_digits",
+    "photo",
+    "SCHEMES",
+    "DepthRecord",
+    "InitScheme",
+    "SymmetryResult",
+    "deep_stack",
+    "depth_experiment",
+    "fans",
+    "init_model_",
+    "init_weights_",
+    "scheme_std",
+    "symmetry_demo",
+    "TRANSFORMS",
+    "InvarianceRow",
+    "pooling_invariance",
+    "transform_images",
+    "STACK_PRESETS",
+    "InitExplorer",
+    "KernelEditor",
+    "ReceptiveFieldExplorer",
+    "init_explorer",
+    "kernel_editor",
+    "receptive_field_explorer",
+    "stack_from_spec",
 ]

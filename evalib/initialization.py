@@ -29,7 +29,9 @@ which works out to the last row: a sixth of He's variance.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import torch
 import torch.nn as nn
@@ -82,6 +84,22 @@ SCHEMES: dict[str, InitScheme] = {
         ),
     )
 }
+
+
+@contextmanager
+def _threads(count: int | None) -> Iterator[None]:
+    """Run torch on ``count`` threads inside the block (``None``: leave as is).
+
+    Small layers run fastest on one thread; more threads mostly wait for each
+    other, especially on a shared 2-core machine.
+    """
+    before = torch.get_num_threads()
+    if count is not None:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _scheme(name: str) -> InitScheme:
@@ -263,6 +281,7 @@ def depth_experiment(
     seed: int = 0,
     value: float = 0.1,
     dtype: torch.dtype = torch.float32,
+    threads: int | None = 1,
 ) -> DepthRecord:
     """Push unit-variance noise through a deep stack and record each layer.
 
@@ -271,12 +290,20 @@ def depth_experiment(
     ``(batch, width, size, size)`` for convolutions, ``(batch, width)`` for
     linear layers. The loss for the backward pass is the mean of the last
     output. The defaults (64 channels, 16x16, batch 8) take well under a second
-    on one CPU thread for 50 layers.
+    for 50 layers; torch runs on ``threads`` threads meanwhile (``None``: as set).
 
     >>> rec = depth_experiment("he_normal", depth=5, width=16, size=8)
     >>> rec.depth, 0.2 < rec.final_std < 3
     (5, True)
     """
+    with _threads(threads):
+        return _depth_experiment(scheme, depth, kind, activation, width, size, batch, seed, value, dtype)
+
+
+def _depth_experiment(
+    scheme: str, depth: int, kind: str, activation: str, width: int, size: int, batch: int, seed: int,
+    value: float, dtype: torch.dtype,
+) -> DepthRecord:
     generator = torch.Generator().manual_seed(seed)
     model = deep_stack(depth, width, kind, activation, bias=True).to(dtype)
     init_model_(model, scheme, value=value, zero_bias=True, generator=generator)
@@ -336,6 +363,7 @@ def symmetry_demo(
     lr: float = 0.1,
     seed: int = 0,
     tolerance: float = 1e-6,
+    threads: int | None = 1,
 ) -> SymmetryResult:
     """Train a tiny conv net on 64 embedded digits for a few SGD steps and track its kernels.
 
@@ -348,6 +376,13 @@ def symmetry_demo(
     >>> symmetry_demo("constant", steps=3).distinct
     [1, 1, 1, 1]
     """
+    with _threads(threads):
+        return _symmetry_demo(scheme, steps, channels, value, lr, seed, tolerance)
+
+
+def _symmetry_demo(
+    scheme: str, steps: int, channels: int, value: float, lr: float, seed: int, tolerance: float
+) -> SymmetryResult:
     from .images import mnist_digits
 
     generator = torch.Generator().manual_seed(seed)
