@@ -47,6 +47,7 @@ from .initialization import (
     symmetry_demo,
 )
 from .invariance import TRANSFORMS, InvarianceRow, pooling_invariance, transform_images
+from .lesson_plots import plot_depth, plot_invariance, show_images
 from .widgets import (
     STACK_PRESETS,
     InitExplorer,
@@ -112,6 +113,9 @@ __all__ = [
     "InvarianceRow",
     "pooling_invariance",
     "transform_images",
+    "plot_depth",
+    "plot_invariance",
+    "show_images",
     "STACK_PRESETS",
     "InitExplorer",
     "KernelEditor",

@@ -1,0 +1,111 @@
+"""Figures for lessons 1-3: image grids, depth curves and invariance curves.
+
+Each function draws what another evalib function computed and returns the
+matplotlib ``Figure``; in a notebook it shows up below the cell. pyplot is
+imported inside the functions, so ``import evalib`` does not load it.
+
+>>> import torch
+>>> fig = show_images([torch.zeros(4, 4), torch.eye(4)], ["blank", "diagonal"])
+>>> len(fig.axes)
+2
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from .initialization import SCHEMES, DepthRecord
+from .invariance import InvarianceRow
+
+__all__ = ["show_images", "plot_depth", "plot_invariance"]
+
+
+def _as_picture(image: Any) -> np.ndarray:
+    array = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
+    if array.ndim == 3 and array.shape[0] in (1, 3):
+        array = array[0] if array.shape[0] == 1 else np.clip(array.transpose(1, 2, 0), 0, 1)
+    return array
+
+
+def show_images(
+    images: Sequence[Any],
+    titles: Sequence[str] | None = None,
+    cols: int | None = None,
+    signed: bool = False,
+    size: float = 2.2,
+):
+    """Show images side by side; ``signed=True`` colours positive red and negative blue around 0.
+
+    Images are ``(H, W)``, ``(1, H, W)`` or ``(3, H, W)`` tensors or arrays.
+    """
+    import matplotlib.pyplot as plt
+
+    count = len(images)
+    cols = cols or min(count, 6)
+    rows = math.ceil(count / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows + 0.3 * rows), squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if index >= count:
+            ax.set_visible(False)
+            continue
+        picture = _as_picture(images[index])
+        if signed and picture.ndim == 2:
+            limit = float(np.abs(picture).max()) or 1.0
+            ax.imshow(picture, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        else:
+            ax.imshow(picture, cmap="gray")
+        if titles is not None:
+            ax.set_title(titles[index], fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_depth(records: Sequence[DepthRecord], value: str = "act_std", title: str | None = None):
+    """One line per record: ``act_std``, ``grad_norm`` or ``weight_grad_norm`` per layer, log scale.
+
+    Points that overflowed (inf or nan) or underflowed to exactly 0 are left out.
+    """
+    import matplotlib.pyplot as plt
+
+    labels = {"act_std": "activation std", "grad_norm": "gradient norm at the layer's output",
+              "weight_grad_norm": "weight gradient norm", "act_mean": "activation mean"}
+    if value not in labels:
+        raise ValueError(f"value must be one of {', '.join(labels)}, got {value!r}")
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for record in records:
+        curve = np.asarray(getattr(record, value), dtype=np.float64)
+        layers = np.arange(1, len(curve) + 1)
+        keep = np.isfinite(curve) & (curve > 0)
+        label = SCHEMES[record.scheme].label if record.scheme in SCHEMES else record.scheme
+        ax.semilogy(layers[keep], curve[keep], label=label)
+    ax.set_xlabel("layer")
+    ax.set_ylabel(labels[value])
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_invariance(rows: Sequence[InvarianceRow], title: str | None = None):
+    """Relative change against the number of 2x2 pools, one line per transform amount."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.2, 3.2))
+    for amount in sorted({r.amount for r in rows}):
+        chosen = sorted((r for r in rows if r.amount == amount), key=lambda r: r.pools)
+        ax.plot([r.pools for r in chosen], [r.change for r in chosen], marker="o", label=f"{chosen[0].kind} {amount:g}")
+    ax.set_xlabel("2x2 max pools")
+    ax.set_ylabel("relative change")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
