@@ -38,6 +38,7 @@ __all__ = [
     "expected_chain",
     "check_chain",
     "check_conv_count",
+    "check_pool_plan",
     "check_number",
     "check_choice",
     "check_rf_list",
@@ -245,6 +246,41 @@ def check_conv_count(answer: Any, size: int = 199, kernel: int = 3) -> None:
     else:
         hint = f"Write the chain out for a small size (7x7 > 5x5 > ...) and count the arrows; then do the same for {size}."
     raise CheckFailed("Not the right number of convolutions.", _short(answer), hint)
+
+
+def check_pool_plan(answer: Any, start: int = 100, kernel: int = 3, min_convs: int = 2, best: int | None = 10) -> None:
+    """Check a plan from ``start`` down to 1x1 with 2x2 max pools (odd rows dropped).
+
+    Every step must be a valid convolution (side shrinks by ``kernel - 1``) or a max
+    pool (side halves, rounded down) after at least ``min_convs`` convolutions; the
+    plan ends at 1x1 and, when ``best`` is given, uses that few convolutions.
+    """
+    if _placeholder(answer):
+        raise NotAttempted("the plan")
+    try:
+        sizes = [h for h, _ in parse_chain(answer)]
+    except (TypeError, ValueError):
+        sizes = []
+    title = f"The plan from {start}x{start} is not right yet."
+    if not sizes or sizes[0] != start:
+        raise CheckFailed(title, _short(answer), f"Start the plan with the input, {start}x{start}, and write every size like 48x48.")
+    convs, since_pool = 0, 0
+    for before, after in zip(sizes, sizes[1:]):
+        if after == before - (kernel - 1):
+            convs, since_pool = convs + 1, since_pool + 1
+        elif after == before // 2:
+            if since_pool < min_convs:
+                raise CheckFailed(title, _short(answer), f"{before}x{before} is pooled after only {since_pool} convolution(s); the rules ask for at least {min_convs} before each pool.")
+            since_pool = 0
+        elif before % 2 == 1 and after == (before + 1) // 2:
+            raise CheckFailed(title, _short(answer), f"Pooling {before}x{before} gives {before // 2}x{before // 2}: the odd last row and column are dropped.")
+        else:
+            raise CheckFailed(title, _short(answer), f"{before}x{before} > {after}x{after} is neither a {kernel}x{kernel} convolution (minus {kernel - 1}) nor a 2x2 max pool (half).")
+    if sizes[-1] != 1:
+        raise CheckFailed(title, _short(answer), f"The plan should end at 1x1; it stops at {sizes[-1]}x{sizes[-1]}.")
+    if best is not None and convs > best:
+        raise CheckFailed(title, _short(answer), f"Your plan is valid but uses {convs} convolutions; pool as soon as the rules allow to need fewer.")
+    passed(f"a valid plan with {convs} convolutions.")
 
 
 # ---------------------------------------------------------------------------
@@ -472,6 +508,8 @@ def check_fixed_net(model_class: Any, what: str = "your fixed network") -> None:
     if any(isinstance(m, LectureNet) for m in model.modules()):
         raise CheckFailed(f"{what.capitalize()} reuses evalib's LectureNet.", None, "Write the class yourself, layer by layer, so that you see the line you change.")
     params = sum(p.numel() for p in model.parameters())
+    if params == 0:
+        raise NotAttempted(what)
     if params != 6_379_786:
         raise CheckFailed(f"{what.capitalize()} does not have the lecture's layers.", f"{params:,} parameters",
                           "The fix is one line; keep every layer of the lecture network (6,379,786 parameters).")
