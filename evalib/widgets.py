@@ -103,7 +103,9 @@ class KernelEditor(_Explorer):
         self.image_choice = w.Dropdown(options=choices, value=image if isinstance(image, str) else "yours", description="image")
         self.preset = w.Dropdown(options=kernel_names() + ["custom"], value=preset, description="preset")
         start = kernel(preset).flatten().tolist() if preset != "custom" else [0.0] * 9
-        self.cells = [w.FloatText(value=round(v, 4), step=0.1, layout=w.Layout(width="70px")) for v in start]
+        self.cells = [
+            w.FloatText(value=round(v, 4), step=0.1, continuous_update=True, layout=w.Layout(width="70px")) for v in start
+        ]
         self.grid = w.GridBox(self.cells, layout=w.Layout(grid_template_columns="repeat(3, 76px)"))
         self.note = w.HTML()
         self.picture = w.Image(format="png")
