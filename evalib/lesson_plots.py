@@ -39,6 +39,8 @@ def show_images(
 ):
     """Show images side by side; ``signed=True`` colours positive red and negative blue around 0.
 
+    With ``signed=True``, images without negative values are still shown in grey.
+
     Images are ``(H, W)``, ``(1, H, W)`` or ``(3, H, W)`` tensors or arrays.
     """
     import matplotlib.pyplot as plt
@@ -54,7 +56,7 @@ def show_images(
             ax.set_visible(False)
             continue
         picture = _as_picture(images[index])
-        if signed and picture.ndim == 2:
+        if signed and picture.ndim == 2 and float(picture.min()) < 0:
             limit = float(np.abs(picture).max()) or 1.0
             ax.imshow(picture, cmap="RdBu_r", vmin=-limit, vmax=limit)
         else:
