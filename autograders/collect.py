@@ -33,11 +33,17 @@ class Collection:
     unmatched: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
 
 
-def _clean_stem(stem: str) -> str:
+def _strip_decorations(stem: str) -> str:
+    """Remove what browsers, Colab and LMSs add to a file name: "Copy of ", " (1)", " - Copy"."""
     stem = re.sub(r"^(copy of )+", "", stem.strip(), flags=re.I)
     stem = re.sub(r"\s*\(\d+\)$", "", stem)
     stem = re.sub(r"\s*-\s*copy$", "", stem, flags=re.I)
-    return stem.strip().lower().replace(" ", "_").replace("-", "_")
+    return stem.strip()
+
+
+def _normal(text: str) -> str:
+    """Lower case with spaces and dashes as underscores (same length as ``text``)."""
+    return text.lower().replace(" ", "_").replace("-", "_")
 
 
 def _student_id(text: str) -> str:
@@ -47,17 +53,15 @@ def _student_id(text: str) -> str:
 
 def _match(relative: Path, assignments: list[str]) -> tuple[str, str] | str:
     """(student, assignment) for a file, or the reason it does not match."""
-    stem = _clean_stem(relative.stem)
-    ordered = sorted(assignments, key=len, reverse=True)
-    if stem in assignments and len(relative.parts) >= 2:
-        return _student_id(relative.parts[-2]), stem
-    for name in ordered:
-        for sep in ("_", "-", "__"):
-            if stem.endswith(sep + name) and len(stem) > len(name) + len(sep):
-                student = relative.stem.strip()[: len(stem) - len(name) - len(sep)]
-                student = re.sub(r"^(copy of )+", "", student, flags=re.I)
-                return _student_id(student), name
-    if stem in assignments:
+    clean = _strip_decorations(relative.stem)
+    low = _normal(clean)
+    if low in assignments and len(relative.parts) >= 2:
+        return _student_id(relative.parts[-2]), low
+    for name in sorted(assignments, key=len, reverse=True):
+        if low.endswith("_" + name) and len(low) > len(name) + 1:
+            student = clean[: len(low) - len(name) - 1].rstrip("_- ")
+            return _student_id(student), name
+    if low in assignments:
         return "no student name: expected <student>/<assignment>.ipynb or <student>_<assignment>.ipynb"
     return f"no known assignment in the name (known: {', '.join(assignments)})"
 
