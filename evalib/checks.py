@@ -658,10 +658,15 @@ def uses_forbidden(function: Callable, specs: Iterable[str] = SOLVING_HELPERS) -
     code = getattr(function, "__code__", None)
     if code is None:
         return []
-    namespace = getattr(function, "__globals__", {})
+    namespace = dict(getattr(function, "__globals__", {}))
+    for name, cell in zip(code.co_freevars, getattr(function, "__closure__", None) or ()):
+        try:
+            namespace[name] = cell.cell_contents
+        except ValueError:  # an empty cell
+            pass
     found = []
     for c in _code_objects(code):
-        for name in c.co_names:
+        for name in c.co_names + c.co_freevars:
             value = namespace.get(name)
             if value is not None and id(value) in forbidden:
                 found.append(forbidden[id(value)])
