@@ -26,6 +26,10 @@ from .lint import LintWarning, lint
 # The lecture's models (topics 4, 5)
 from .models import LectureNet
 
+# Self-checks for the assignments (grading side)
+from . import checks
+from .checks import CheckFailed, NotAttempted
+
 # Course facts
 from .course import INSTALL_SPEC, REPOSITORY, colab_url, install_command
 
@@ -79,6 +83,10 @@ __all__ = [
     "lint",
     # models
     "LectureNet",
+    # self-checks
+    "checks",
+    "CheckFailed",
+    "NotAttempted",
     # course
     "INSTALL_SPEC",
     "REPOSITORY",
