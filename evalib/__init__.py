@@ -26,6 +26,36 @@ from .lint import LintWarning, lint
 # The lecture's models (topics 4, 5)
 from .models import LectureNet
 
+# Lessons 4-5: MNIST data, more models, the one-epoch training loop
+from .models import ClassicNet, LeanNet, LectureNetFC
+from .data import (
+    MNIST_MEAN,
+    MNIST_STD,
+    SOURCES,
+    Loaders,
+    MnistData,
+    MnistUnavailableError,
+    PixelStats,
+    find_idx_files,
+    load_idx_folder,
+    load_mnist,
+    mnist_loaders,
+    pixel_stats,
+    read_idx,
+    stratified_split,
+)
+from .training import (
+    BatchRecord,
+    EpochRecord,
+    History,
+    evaluate,
+    fit,
+    one_cycle_sgd,
+    pick_device,
+    seed_everything,
+    train_epoch,
+)
+
 # Self-checks for the assignments (grading side)
 from . import checks
 from .checks import CheckFailed, NotAttempted
@@ -83,6 +113,33 @@ __all__ = [
     "lint",
     # models
     "LectureNet",
+    # lessons 4-5: data, models, training
+    "ClassicNet",
+    "LeanNet",
+    "LectureNetFC",
+    "MNIST_MEAN",
+    "MNIST_STD",
+    "SOURCES",
+    "Loaders",
+    "MnistData",
+    "MnistUnavailableError",
+    "PixelStats",
+    "find_idx_files",
+    "load_idx_folder",
+    "load_mnist",
+    "mnist_loaders",
+    "pixel_stats",
+    "read_idx",
+    "stratified_split",
+    "BatchRecord",
+    "EpochRecord",
+    "History",
+    "evaluate",
+    "fit",
+    "one_cycle_sgd",
+    "pick_device",
+    "seed_everything",
+    "train_epoch",
     # self-checks
     "checks",
     "CheckFailed",
