@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import sys
 import time
 from pathlib import Path
 
 from . import course
 from .collect import collect_submissions
-from .grade import grade_all, save_results
+from .grade import GradingOptions, grade_all, record_in_gradebook, save_results
 from .report import grade_table, write_feedback, write_grades_csv, write_summary
 
 SAMPLES = Path(__file__).resolve().parent / "samples" / "submissions"
@@ -29,7 +30,8 @@ def _release(args) -> int:
 
 
 def grade_folder(source: Path, out: Path, workers: int | None = None, assignments: list[str] | None = None,
-                 progress: bool = True, quiet: bool = False):
+                 progress: bool = True, quiet: bool = False, options: GradingOptions | None = None,
+                 gradebook: bool = True):
     """Collect, grade and report; returns (results, collection). Builds the release first if needed."""
     names = assignments or course.assignment_names()
     if not course.GRADEBOOK.exists() or any(not (course.RELEASE / a).exists() for a in names):
@@ -45,21 +47,57 @@ def grade_folder(source: Path, out: Path, workers: int | None = None, assignment
         for name, reason in found.unmatched:
             print(f"  not graded: {name}: {reason}")
     start = time.perf_counter()
-    results = grade_all(found.submissions, workers=workers, keep=out / "autograded", progress=progress)
+    options = options or GradingOptions()
+    # Grading kernels must not see where the submissions came from (other students' files).
+    options = dataclasses.replace(options, hide=(*options.hide, str(Path(source).resolve().parent if Path(source).is_file() else Path(source).resolve())))
+    results = grade_all(found.submissions, workers=workers, keep=out / "autograded", progress=progress, options=options)
     elapsed = time.perf_counter() - start
     save_results(results, out / "results.json")
+    if gradebook:
+        record_in_gradebook(results)
+    problems = write_problems(results, found.unmatched, out, source)
     write_grades_csv(results, out / "grades.csv")
     write_feedback(results, out / "feedback")
     write_summary(results, out)
     if not quiet:
         print(grade_table(results, names))
+        if problems:
+            print(f"\n{len(problems)} problems (also in {out / 'report.txt'}):")
+            for line in problems:
+                print(f"  {line}")
         print(f"\ngraded {len(results)} notebooks in {elapsed:.0f} s; wrote {out / 'grades.csv'}, "
               f"{out / 'feedback'}/<student>.html, {out / 'question_summary.csv'} and .png")
     return results, found
 
 
+def write_problems(results, unmatched, out: Path, source: Path | None = None) -> list[str]:
+    """report.txt and problems.csv: one line per problem, naming the file and the reason."""
+
+    def shown(file: str) -> str:  # as the instructor handed it in: relative to the submissions
+        try:
+            return str(Path(file).relative_to(Path(source).resolve())) if source is not None else file
+        except ValueError:
+            return Path(file).name if "grading" in Path(file).parts else file
+
+    rows = [(file, reason) for file, reason in unmatched]
+    for r in results:
+        if r.status != "graded":
+            rows.append((shown(r.file), f"{r.status}: {r.error}"))
+        rows.extend((shown(r.file), note) for note in r.problems if note != r.error)
+    with open(out / "problems.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["file", "reason"])
+        writer.writerows(rows)
+    lines = [f"{name}: {reason}" for name, reason in rows]
+    (out / "report.txt").write_text("".join(line + "\n" for line in lines))
+    return lines
+
+
 def _grade(args) -> int:
-    results, _ = grade_folder(Path(args.submissions), Path(args.out), args.workers, args.assignment or None, not args.no_progress)
+    options = GradingOptions(cell_timeout=args.cell_timeout, notebook_budget=args.notebook_budget,
+                             sandbox=not args.no_sandbox)
+    results, _ = grade_folder(Path(args.submissions), Path(args.out), args.workers, args.assignment or None,
+                              not args.no_progress, options=options)
     return 1 if any(r.status != "graded" for r in results) and args.strict else 0
 
 
@@ -85,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
         p.add_argument("--strict", action="store_true", help="exit 1 if a notebook could not be graded")
+        p.add_argument("--cell-timeout", type=int, default=GradingOptions.cell_timeout,
+                       help="seconds one cell may run (default %(default)s, room for the MNIST training cell)")
+        p.add_argument("--notebook-budget", type=float, default=GradingOptions.notebook_budget,
+                       help="seconds for a whole notebook (default %(default)s)")
+        p.add_argument("--no-sandbox", action="store_true",
+                       help="run grading kernels without autograders/sandbox.py (not recommended)")
         p.set_defaults(func=func)
     args = parser.parse_args(argv)
     return args.func(args)

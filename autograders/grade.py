@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -23,7 +24,7 @@ from pathlib import Path
 from .collect import Submission
 from .course import CONFIG_DIR, GRADEBOOK, SOURCE, run_nbgrader
 
-__all__ = ["QuestionResult", "Result", "grade_one", "grade_all", "SUBMISSION_TIMEOUT"]
+__all__ = ["GradingOptions", "QuestionResult", "Result", "grade_one", "grade_all", "SUBMISSION_TIMEOUT"]
 
 #: Wall-clock limit for grading one submission (all cells, kernel start included).
 SUBMISSION_TIMEOUT = 900
@@ -54,6 +55,8 @@ class Result:
     manual_max: float = 0.0
     seconds: float = 0.0
     questions: list[QuestionResult] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # one-line notes from screening
+    autograded_path: str = ""
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -127,47 +130,179 @@ def _read_results(root: Path, sub: Submission, result: Result) -> None:
                 else:
                     result.manual_max += float(grade.max_score)
                     result.questions.append(QuestionResult(grade.name, "manual", float(grade.max_score), None, None, "Read and graded by a person."))
-    if graded.exists():
-        result.autograded_path = str(graded)  # type: ignore[attr-defined]
 
 
 def _is_solution(cell: dict) -> bool:
     return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
 
 
-def grade_one(sub: Submission, keep: Path | None = None, timeout: float = SUBMISSION_TIMEOUT) -> Result:
-    """Grade one submission in a private nbgrader course; never raises for a bad submission."""
-    start = time.perf_counter()
-    result = Result(sub.student, sub.assignment, str(sub.path))
+@dataclass(frozen=True)
+class GradingOptions:
+    """Limits for grading; the defaults are sized for the MNIST assignment's training cell."""
+
+    cell_timeout: int = 300  # seconds one cell may run before it is interrupted
+    notebook_budget: float = SUBMISSION_TIMEOUT  # seconds for a whole notebook, kernel start included
+    memory_mb: int = 6144  # address space of a grading kernel (torch alone maps about 3.5 GB)
+    file_mb: int = 64  # largest file a grading kernel may write
+    batch_size: int = 8  # notebooks of one assignment graded by one nbgrader run
+    sandbox: bool = True  # run kernels in autograders/sandbox.py
+    hide: tuple[str, ...] = ()  # more folders the kernels must not see (the submissions' origin)
+
+
+def _sandbox_hidden(root: Path, options: GradingOptions) -> tuple[list[Path], list[Path]]:
+    """Folders a grading kernel must not see, and those inside them it still needs."""
+    from .course import REPO_ROOT
+
+    hide = [REPO_ROOT, Path(tempfile.gettempdir()), root, *map(Path, options.hide)]
+    jupyter_data = Path.home() / ".local" / "share" / "jupyter"
+    hide.append(jupyter_data)
+    keep = [REPO_ROOT / "evalib"]  # an editable install imports evalib from the checkout
+    return hide, keep
+
+
+def _write_course(root: Path, assignment: str, notebooks: dict[str, "object"], options: GradingOptions) -> dict[str, str]:
+    """A private nbgrader course in ``root`` holding ``notebooks`` (student -> notebook); returns its env."""
+    import nbformat
+
+    shutil.copy(GRADEBOOK, root / "gradebook.db")
+    shutil.copytree(SOURCE / assignment, root / "source" / assignment)
+    for student, nb in notebooks.items():
+        target = root / "submitted" / student / assignment
+        target.mkdir(parents=True)
+        nbformat.write(nb, target / f"{assignment}.ipynb")
+    runtime = root / "runtime"
+    runtime.mkdir()
+    config = _COURSE_CONFIG.format(
+        main=str(CONFIG_DIR / "nbgrader_config.py"), root=str(root), db=f"sqlite:///{root / 'gradebook.db'}"
+    )
+    config += f"c.Execute.timeout = {int(options.cell_timeout)}\n"
+    # Connection files and temporary files land in runtime/, the one course folder a kernel may write.
+    env = {"JUPYTER_RUNTIME_DIR": str(runtime), "TMPDIR": str(runtime)}
+    if options.sandbox:
+        from .sandbox import write_kernelspec
+
+        hide, keep = _sandbox_hidden(root, options)
+        spec = write_kernelspec(root / "jupyter", memory_mb=options.memory_mb, file_mb=options.file_mb,
+                                hide=hide, keep=keep, writable=[runtime])
+        # No network inside the sandbox: kernels talk to nbgrader over Unix sockets.
+        config += "c.KernelManager.transport = 'ipc'\n"
+        config += f"c.KernelManager.ip = {str(runtime / 'kernel')!r}\n"
+        env["JUPYTER_PATH"] = str(spec)
+    (root / "nbgrader_config.py").write_text(config)
+    return env
+
+
+def _run_autograde(root: Path, assignment: str, students: list[str], env: dict[str, str], timeout: float,
+                   on_done=None) -> tuple[int | None, str]:
+    """Run ``nbgrader autograde`` on ``students``; returns (exit code or None on timeout, its log)."""
+    from .course import nbgrader_env
+
+    full_env = nbgrader_env(threads=1) | env
+    args = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--force"]
+    if len(students) == 1:
+        args += ["--student", students[0]]
+    proc = subprocess.Popen(args, cwd=root, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, errors="replace", start_new_session=True)
+    log: list[str] = []
+    deadline = time.monotonic() + timeout
+
+    def watchdog() -> None:
+        while proc.poll() is None:
+            if time.monotonic() > deadline:
+                _kill_group(proc)
+                return
+            time.sleep(0.5)
+
+    import threading
+
+    guard = threading.Thread(target=watchdog, daemon=True)
+    guard.start()
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if len(log) < 5000:
+            log.append(line)
+        match = _PROGRESS.search(line)
+        if match and on_done is not None:
+            on_done(match.group(1))
+    proc.wait()
+    guard.join()
+    timed_out = time.monotonic() > deadline and proc.returncode != 0
+    return (None if timed_out else proc.returncode), "".join(log)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+
+
+# nbgrader logs a line as it starts running each student's notebook:
+# "[AutogradeApp | INFO] Autograding <course>/autograded/<student>/<assignment>/<assignment>.ipynb"
+_PROGRESS = re.compile(r"Autograding \S*[/\\]autograded[/\\]([^/\\]+)[/\\]")
+
+
+def _grade_batch(batch: list[tuple[Submission, object]], options: GradingOptions, keep: Path | None,
+                 on_done=None) -> dict[str, Result]:
+    """Grade notebooks of one assignment in one private course; returns results of those that finished."""
+    assignment = batch[0][0].assignment
+    by_student = {sub.student: (sub, nb) for sub, nb in batch}
+    results: dict[str, Result] = {}
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         root = Path(tmp)
-        try:
-            shutil.copy(GRADEBOOK, root / "gradebook.db")
-            shutil.copytree(SOURCE / sub.assignment, root / "source" / sub.assignment)
-            target = root / "submitted" / sub.student / sub.assignment
-            target.mkdir(parents=True)
-            shutil.copy(sub.path, target / f"{sub.assignment}.ipynb")
-            (root / "nbgrader_config.py").write_text(_COURSE_CONFIG.format(
-                main=str(CONFIG_DIR / "nbgrader_config.py"), root=str(root), db=f"sqlite:///{root / 'gradebook.db'}"))
-            proc = run_nbgrader(["autograde", sub.assignment, "--student", sub.student, "--force"], root, threads=1, timeout=timeout)
-            graded = root / "autograded" / sub.student / sub.assignment / f"{sub.assignment}.ipynb"
-            if proc.returncode != 0 or not graded.exists():
-                result.status = "error"
-                tail = [line for line in proc.stderr.splitlines() if "ERROR" in line or "Error" in line]
-                result.error = (" | ".join(tail[-3:]) or proc.stderr[-500:] or "nbgrader autograde failed").strip()
-            _read_results(root, sub, result)
-            if keep is not None and graded.exists():
+        start = time.perf_counter()
+        env = _write_course(root, assignment, {s: nb for s, (_, nb) in by_student.items()}, options)
+        budget = options.notebook_budget * len(batch)
+        code, log = _run_autograde(root, assignment, list(by_student), env, budget, on_done)
+        if code is None and len(batch) > 1:
+            log += "\n(the batch ran past its time budget and was stopped)"
+        per_notebook = round((time.perf_counter() - start) / len(batch), 2)
+        for student, (sub, _) in by_student.items():
+            graded = root / "autograded" / student / assignment / f"{assignment}.ipynb"
+            if not graded.exists():
+                continue
+            result = Result(sub.student, sub.assignment, str(sub.path), seconds=per_notebook)
+            try:
+                _read_results(root, sub, result)
+            except Exception:  # an unreadable record is graded again on its own
+                continue
+            if keep is not None:
                 keep.mkdir(parents=True, exist_ok=True)
                 shutil.copy(graded, keep / f"{sub.key}.ipynb")
-        except subprocess.TimeoutExpired:
-            result.status, result.error = "error", f"grading took longer than {timeout:.0f} s and was stopped"
-        except Exception as error:  # a broken submission must not stop the batch
-            result.status, result.error = "error", f"{type(error).__name__}: {error}"
-    result.seconds = round(time.perf_counter() - start, 2)
-    if not result.auto_max:
-        result.auto_max = _max_points(sub.assignment)
-    return result
+                result.autograded_path = str(keep / f"{sub.key}.ipynb")
+            results[student] = result
+        if len(batch) == 1 and not results:
+            sub = batch[0][0]
+            result = Result(sub.student, sub.assignment, str(sub.path), status="error", seconds=per_notebook)
+            if code is None:
+                result.error = f"stopped after the notebook's time budget of {options.notebook_budget:.0f} s"
+            else:
+                result.error = _explain_failure(log)
+            results[sub.student] = result
+    return results
 
+
+def _explain_failure(log: str) -> str:
+    """The most useful line of a failed nbgrader run, for the report."""
+    text = _ANSI.sub("", log)
+    for pattern, reason in (
+        (r"DeadKernelError|Kernel died", "the kernel died while running the notebook (crash, os._exit or out of memory)"),
+        (r"CellTimeoutError|timed out", "a cell ran past the per-cell time limit"),
+        (r"MemoryError", "the notebook ran out of memory"),
+    ):
+        if re.search(pattern, text):
+            return reason
+    lines = [line.strip() for line in text.splitlines() if "ERROR" in line or "Error" in line]
+    return (lines[-1] if lines else text.strip()[-300:] or "nbgrader autograde failed")[:300]
+
+
+def grade_one(sub: Submission, keep: Path | None = None, timeout: float = SUBMISSION_TIMEOUT,
+              options: GradingOptions | None = None) -> Result:
+    """Grade one submission in its own private course; never raises for a bad submission."""
+    options = options or GradingOptions(notebook_budget=timeout)
+    return grade_all([sub], workers=1, keep=keep, progress=False, options=options)[0]
 
 _MAX_CACHE: dict[str, float] = {}
 
@@ -187,33 +322,124 @@ def _max_points(assignment: str) -> float:
     return _MAX_CACHE[assignment]
 
 
-def grade_all(submissions: list[Submission], workers: int | None = None, keep: Path | None = None,
-              progress: bool = True, timeout: float = SUBMISSION_TIMEOUT) -> list[Result]:
-    """Grade every submission with ``workers`` parallel nbgrader processes (default: one per core).
+@dataclass
+class _Plain:
+    notebook: object
+    problems: list[str]
+    withhold: bool = False
 
-    Results come back in the order of ``submissions`` whatever the order they finish in.
+
+def _plain_read(path: Path, assignment: str) -> _Plain:
+    import nbformat
+
+    try:
+        return _Plain(nbformat.read(path, as_version=4), [])
+    except Exception as error:
+        return _Plain(None, [f"cannot be read as a notebook ({type(error).__name__})"])
+
+
+def _batches(items: list, size: int) -> list[list]:
+    """Split each assignment's notebooks into batches of at most ``size`` (slowest assignment first)."""
+    by_assignment: dict[str, list] = {}
+    for item in items:
+        by_assignment.setdefault(item[0].assignment, []).append(item)
+    out = []
+    for assignment in sorted(by_assignment, key=lambda a: ("a4" not in a, a)):
+        group = by_assignment[assignment]
+        for i in range(0, len(group), size):
+            out.append(group[i : i + size])
+    return out
+
+
+def grade_all(submissions: list[Submission], workers: int | None = None, keep: Path | None = None,
+              progress: bool = True, timeout: float = SUBMISSION_TIMEOUT,
+              options: GradingOptions | None = None) -> list[Result]:
+    """Grade every submission; results come back in the order of ``submissions``.
+
+    Each notebook is first screened (:mod:`autograders.screen`); those that can be
+    graded run in batches of one assignment through ``nbgrader autograde`` in
+    private courses, ``workers`` batches at a time (default: one per core). If a
+    batch does not finish (a crash, the time budget), every notebook it left
+    ungraded is graded again on its own, so one bad notebook costs only itself.
     """
+    try:
+        from .screen import screen
+    except ImportError:  # screening not available: read the notebook as it is
+        screen = _plain_read
+
+    options = options or GradingOptions(notebook_budget=timeout)
     workers = max(1, workers or os.cpu_count() or 1)
-    # Slowest first, so that a long MNIST run does not start last.
-    order = sorted(range(len(submissions)), key=lambda i: "a4" not in submissions[i].assignment)
-    results: list[Result | None] = [None] * len(submissions)
+    results: dict[str, Result] = {}
+    screened: list[tuple[Submission, object]] = []
+    notes: dict[str, list[str]] = {}
+    withheld: set[str] = set()
+    for sub in submissions:
+        check = screen(sub.path, sub.assignment)
+        notes[sub.key] = list(check.problems)
+        if check.notebook is None:
+            reason = check.problems[0] if check.problems else "cannot be read as a notebook"
+            results[sub.key] = Result(sub.student, sub.assignment, str(sub.path), status="error", error=reason)
+            continue
+        if check.withhold:
+            withheld.add(sub.key)
+        screened.append((sub, check.notebook))
+
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(submissions), unit="notebook", desc=f"grading ({workers} workers)")
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(grade_one, submissions[i], keep, timeout): i for i in order}
-        for future in as_completed(futures):
-            i = futures[future]
-            results[i] = future.result()
-            if bar is not None:
-                bar.set_postfix_str(f"{submissions[i].student}/{submissions[i].assignment}", refresh=False)
+        bar.update(len(submissions) - len(screened))
+    lock = __import__("threading").Lock()
+
+    def tick(label: str) -> None:
+        if bar is not None:
+            with lock:
+                bar.set_postfix_str(label, refresh=False)
                 bar.update(1)
+
+    def run(batch: list[tuple[Submission, object]]) -> dict[str, Result]:
+        started: list[str] = []
+
+        def on_start(student: str) -> None:  # the previous notebook of this batch is done
+            if started:
+                tick(f"{started[-1]}/{batch[0][0].assignment}")
+            started.append(student)
+
+        finished = _grade_batch(batch, options, keep, on_start)
+        out = {}
+        for sub, nb in batch:
+            result = finished.get(sub.student)
+            if result is None:  # the batch broke before this notebook was done: grade it alone
+                result = _grade_batch([(sub, nb)], options, keep)[sub.student]
+            out[sub.key] = result
+        for _ in range(len(batch) - max(len(started) - 1, 0)):
+            tick(f"{batch[-1][0].student}/{batch[0][0].assignment}")
+        return out
+
+    size = max(1, min(options.batch_size, -(-len(screened) // workers) if screened else 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in as_completed([pool.submit(run, batch) for batch in _batches(screened, size)]):
+            results.update(future.result())
     if bar is not None:
         bar.close()
-    return [r for r in results if r is not None]
 
+    ordered = []
+    for sub in submissions:
+        result = results[sub.key]
+        if not result.auto_max:
+            result.auto_max = _max_points(sub.assignment)
+        if sub.key in withheld:
+            result.status = "flagged"
+            result.auto_score = 0.0
+            for q in result.questions:
+                if q.kind == "auto":
+                    q.points, q.passed = 0.0, False
+        result.problems = notes.get(sub.key, [])
+        if result.status == "flagged" and not result.error:
+            result.error = next((p for p in result.problems if "review" in p), "held for review")
+        ordered.append(result)
+    return ordered
 
 def save_results(results: list[Result], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -222,3 +448,45 @@ def save_results(results: list[Result], path: Path) -> None:
 
 def load_results(path: Path) -> list[Result]:
     return [Result.from_json(d) for d in json.loads(path.read_text())]
+
+
+def record_in_gradebook(results: list[Result], db: Path = GRADEBOOK) -> None:
+    """Write the results into the instructor's nbgrader gradebook, one transaction per notebook.
+
+    Graded and flagged notebooks get their autograded points and wait for a person on
+    the written answers (nbgrader's formgrader then shows them); a notebook that could
+    not be graded has no submission there, as in grades.csv. Only this process writes
+    the gradebook, after every worker has finished, so no two writers ever meet.
+    """
+    import warnings
+
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{db}") as gb:
+        warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notes from inside nbgrader's API
+        for r in results:
+            if r.status == "error":
+                try:
+                    gb.remove_submission(r.assignment, r.student)
+                except MissingEntry:
+                    pass
+                continue
+            gb.update_or_create_student(r.student)
+            gb.update_or_create_submission(r.assignment, r.student)
+            for q in r.questions:
+                try:
+                    grade = gb.find_grade(q.question, r.assignment, r.assignment, r.student)
+                except MissingEntry:
+                    continue
+                if q.kind == "auto":
+                    grade.auto_score = q.points or 0.0
+                    grade.needs_manual_grade = False
+                else:
+                    grade.needs_manual_grade = True
+            gb.db.commit()
+            if r.autograded_path and Path(r.autograded_path).exists():
+                from .course import BUILD
+
+                target = BUILD / "autograded" / r.student / r.assignment
+                target.mkdir(parents=True, exist_ok=True)
+                shutil.copy(r.autograded_path, target / f"{r.assignment}.ipynb")
