@@ -32,6 +32,8 @@ $(STAMP): $(LOCK) pyproject.toml
 
 demo: setup
 	$(BIN)/python -m evalib.demo
+	$(BIN)/python -m autograders lessons
+	$(BIN)/python -m autograders demo
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -39,8 +41,15 @@ test: setup
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=.
 
+release: setup
+	$(BIN)/python -m autograders release
+
+grade: setup
+	$(BIN)/python -m autograders grade $(SUBMISSIONS) $(if $(WORKERS),--workers $(WORKERS))
+
 bench: setup
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/bench_mnist_one_epoch.py
+	$(BIN)/python benchmarks/bench_grading.py
 
 lock: setup
 	$(BIN)/python -m pip install -q -r requirements-dev.in

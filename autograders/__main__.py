@@ -1,8 +1,9 @@
-"""Command line: ``python -m autograders {release,grade,demo}``.
+"""Command line: ``python -m autograders {release,grade,demo,lessons}``.
 
     python -m autograders release                 # build/release/<assignment>/<assignment>.ipynb
     python -m autograders grade SUBMISSIONS       # a folder or an LMS .zip of handed-in notebooks
     python -m autograders demo                    # release, then grade the bundled samples
+    python -m autograders lessons                 # run the lessons, write build/lessons/*.html
 
 Grading writes under build/grading/: grades.csv, results.json, feedback/<student>.html,
 question_summary.csv and question_summary.png, unmatched.csv and autograded/ notebooks.
@@ -107,12 +108,22 @@ def _demo(args) -> int:
     return _grade(args)
 
 
+def _lessons(args) -> int:
+    from .lessons import render_lessons
+
+    render_lessons(Path(args.out))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograders", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("release", help="build the student notebooks and the gradebook")
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     p.set_defaults(func=_release)
+    p = sub.add_parser("lessons", help="run the teaching notebooks and write them as HTML under build/lessons")
+    p.add_argument("--out", default=str(course.BUILD / "lessons"))
+    p.set_defaults(func=_lessons)
     for name, func, helptext in (("grade", _grade, "grade a folder or zip of handed-in notebooks"),
                                  ("demo", _demo, "release and grade the bundled sample submissions")):
         p = sub.add_parser(name, help=helptext)
