@@ -55,6 +55,29 @@ from .training import (
     seed_everything,
     train_epoch,
 )
+from .results import (
+    Mistakes,
+    OutputUnits,
+    Predictions,
+    confusion_matrix,
+    feature_maps,
+    first_layer_kernels,
+    last_layer,
+    misclassified,
+    output_unit_gradients,
+    output_units,
+    predict,
+    predicted_class_counts,
+)
+from .plots import (
+    plot_class_histogram,
+    plot_confusion,
+    plot_feature_maps,
+    plot_history,
+    plot_kernels,
+    plot_misclassified,
+    plot_output_units,
+)
 
 # Self-checks for the assignments (grading side)
 from . import checks
@@ -140,6 +163,25 @@ __all__ = [
     "pick_device",
     "seed_everything",
     "train_epoch",
+    "Mistakes",
+    "OutputUnits",
+    "Predictions",
+    "confusion_matrix",
+    "feature_maps",
+    "first_layer_kernels",
+    "last_layer",
+    "misclassified",
+    "output_unit_gradients",
+    "output_units",
+    "predict",
+    "predicted_class_counts",
+    "plot_class_histogram",
+    "plot_confusion",
+    "plot_feature_maps",
+    "plot_history",
+    "plot_kernels",
+    "plot_misclassified",
+    "plot_output_units",
     # self-checks
     "checks",
     "CheckFailed",
