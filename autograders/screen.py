@@ -318,7 +318,7 @@ def _restore(cells: list[dict], sources: list[_SourceCell]) -> tuple[list[dict],
             c["cell_type"] = s.cell.cell_type
         c["metadata"]["nbgrader"] = copy.deepcopy(dict(s.cell.metadata["nbgrader"]))
     if restored_meta:
-        problems.append(f"nbgrader metadata missing or changed (as Colab does): restored for {restored_meta} cells by matching the release")
+        problems.append(f"nbgrader metadata missing or changed (Colab strips it): restored for {restored_meta} cells by matching the release")
     return kept, problems
 
 
@@ -375,7 +375,7 @@ _FORBIDDEN_ATTRS = {"__dict__", "__code__", "__globals__", "__builtins__", "__cl
                     "user_ns", "user_global_ns", "showtraceback", "run_cell", "events", "system", "popen", "getoutput",
                     "parent", "parents", "chdir", "home", "expanduser", "fork", "execv", "execve", "execvp", "spawnv", "putenv"}
 _SAFE_MAGICS = {"matplotlib", "pip", "time", "timeit", "capture", "config", "precision", "who", "whos", "load_ext"}
-_PATH_OUTSIDE = re.compile(r"(^|[/\\])\.\.([/\\]|$)|^\s*(~|/[\w.$~-]|[A-Za-z]:[/\\])")
+_PATH_OUTSIDE = re.compile(r"(^|[/\\])\.\.([/\\]|$)|^\s*(~|/\S|[A-Za-z]:[/\\])")
 _KNOWN_MODULES = {"np": "numpy", "numpy": "numpy", "torch": "torch", "evalib": "evalib", "checks": "evalib.checks",
                   "math": "math", "sys": "sys", "os": "os", "F": "torch.nn.functional", "nn": "torch.nn",
                   "plt": "matplotlib.pyplot", "random": "random", "IPython": "IPython", "nbgrader": "nbgrader",
@@ -409,6 +409,8 @@ def _dotted(node: ast.AST, aliases: dict[str, str]) -> str:
         parts.append(aliases.get(node.id, node.id))
     elif isinstance(node, ast.Call):
         parts.append(_dotted(node.func, aliases) + "()")
+    elif isinstance(node, ast.Subscript):
+        parts.append(_dotted(node.value, aliases) + "[...]")
     else:
         parts.append("...")
     return ".".join(reversed(parts))
