@@ -203,7 +203,7 @@ def collect_submissions(source: Path, assignments: list[str], inbox: Path | None
         if any(part.startswith(".") or part in ("__MACOSX",) for part in relative.parts):
             found.unmatched.append((shown, "hidden or system file: ignored"))
             continue
-        if relative.name in _SKIP and len(relative.parts) == 1:
+        if relative.name in _SKIP:  # the samples' answer key, wherever the samples were copied
             continue
         if path.suffix.lower() != ".ipynb":
             found.unmatched.append((shown, "not a notebook (.ipynb)"))
