@@ -52,6 +52,7 @@ def run_nbgrader(args: list[str], cwd: Path, threads: int = 1, timeout: float | 
 def release(assignments: list[str] | None = None, quiet: bool = False) -> Path:
     """Build the student release (build/release/<name>/<name>.ipynb) and the gradebook."""
     names = assignments or assignment_names()
+    BUILD.mkdir(parents=True, exist_ok=True)  # the gradebook lives here; sqlite will not create folders
     for name in names:
         result = run_nbgrader(["generate_assignment", name, "--force"], CONFIG_DIR, threads=2)
         if result.returncode != 0:
