@@ -154,6 +154,11 @@ class OutputUnits:
     negative_per_image: float
 
     @property
+    def silent_fraction(self) -> float:
+        """Share of images on which no score is positive: after a final ReLU all ten are 0, a tie."""
+        return float((self.scores <= 0).all(dim=1).float().mean())
+
+    @property
     def dead_classes(self) -> list[int]:
         return torch.nonzero(self.dead).flatten().tolist()
 
