@@ -50,6 +50,7 @@ grade: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_mnist_one_epoch.py
 	$(BIN)/python benchmarks/bench_grading.py
+	$(BIN)/python benchmarks/bench_notebooks.py
 
 lock: setup
 	$(BIN)/python -m pip install -q -r requirements-dev.in
