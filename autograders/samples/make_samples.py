@@ -86,6 +86,46 @@ WRONG = {
             "symmetry": "symmetry = 'a'\n",
         },
     },
+    "a4_mnist_one_epoch": {
+        # The two wrong answers of the syllabus (26x26 after a padded conv, the pooling shortcut's RFs)
+        # and validation digits normalised with their own statistics.
+        "partial": {
+            "lecture_annotations": (
+                "lecture_annotations = [\n"
+                "    ('conv1', '28x28x1', '26x26x32', 3),\n"
+                "    ('conv2', '26x26x32', '24x24x64', 5),\n"
+                "    ('pool1', '24x24x64', '12x12x64', 10),\n"
+                "    ('conv3', '12x12x64', '10x10x128', 12),\n"
+                "    ('conv4', '10x10x128', '8x8x256', 14),\n"
+                "    ('pool2', '8x8x256', '4x4x256', 28),\n"
+                "    ('conv5', '4x4x256', '2x2x512', 30),\n"
+                "    ('conv6', '2x2x512', '1x1x1024', 32),\n"
+                "    ('conv7', '1x1x1024', '1x1x10', 34),\n"
+                "]\n"),
+            "make_loaders": (
+                "def make_loaders(data, mean, std, batch_size=32):\n"
+                "    train_set = TensorDataset((data.train_images - mean) / std, data.train_labels)\n"
+                "    v = data.test_images\n"
+                "    val_set = TensorDataset((v - v.mean()) / v.std(), data.test_labels)\n"
+                "    return DataLoader(train_set, batch_size=batch_size, shuffle=True), DataLoader(val_set, batch_size=100)\n"),
+        },
+        # Everything visible passes, but with evalib's helpers where the exercise forbids them.
+        "helpers": {
+            "lecture_annotations": (
+                "rows = [r for r in evalib.summary(evalib.LectureNet(final_relu=False), (1, 28, 28)) if r.role in ('conv', 'maxpool')]\n"
+                "shapes = [(1, 28, 28)] + [r.output_shape for r in rows]\n"
+                "lecture_annotations = [(r.name, f'{a[1]}x{a[2]}x{a[0]}', f'{b[1]}x{b[2]}x{b[0]}', r.rf)\n"
+                "                       for r, a, b in zip(rows, shapes, shapes[1:])]\n"),
+            "mean_std": (
+                "def pixel_mean_std(images):\n"
+                "    return images.mean().item(), images.std().item()\n\n"
+                "train_mean, train_std = data.stats.mean, data.stats.std\n"),
+            "make_loaders": (
+                "def make_loaders(data, mean, std, batch_size=32):\n"
+                "    loaders = evalib.mnist_loaders(data, batch_size=batch_size, normalize=(mean, std))\n"
+                "    return loaders.train, loaders.test\n"),
+        },
+    },
     "a5_buggy_code": {
         "partial": {
             "code_quiz": "padding_1 = 'b'\nminus_one = 'c'\nnormalise = 'a'\nno_grad = 'b'\ntensor = 'a'\n",
@@ -106,7 +146,7 @@ EXPECTED_LOSS = {
     "a1_kernels_channels": {"partial": 4 + 2 + 2},
     "a2_receptive_field": {"partial": 2 + 2 + 1 + 2},
     "a3_initialization": {"partial": 3 + 1 + 1},
-    "a4_mnist_one_epoch": {"partial": 0},
+    "a4_mnist_one_epoch": {"partial": 4 + 3 + 3, "helpers": 4 + 3 + 2 + 3},
     "a5_buggy_code": {"partial": 1 + 3 + 4},
 }
 
@@ -155,7 +195,7 @@ def build(out: Path = OUT, assignments: list[str] | None = None) -> dict:
         shutil.rmtree(out)
     out.mkdir(parents=True)
     expected: dict = {"submissions": {}, "unmatched": []}
-    students = {"full": "ada", "empty": "bo", "partial": "cy"}
+    students = {"full": "ada", "empty": "bo", "partial": "cy", "helpers": "gus"}
     for a in names:
         for v in variants(a):
             student = students[v]
