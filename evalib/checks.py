@@ -1289,6 +1289,29 @@ def _module_level_stores(tree: ast.AST) -> set[str]:
     return names
 
 
+def _defines(statement: ast.stmt, name: str) -> bool:
+    """Whether a top-level statement binds ``name`` or changes its value in place.
+
+    ``x = ...``, ``x += ...``, ``x[i] = ...``, ``x.append(...)`` and loops or blocks
+    holding them count; ``print(x, ...)`` or a bare expression that only shows something
+    does not.
+    """
+    if name in _module_level_stores(statement):
+        return True
+
+    def rooted(node: ast.AST) -> bool:
+        while isinstance(node, (ast.Attribute, ast.Subscript)):
+            node = node.value
+        return isinstance(node, ast.Name) and node.id == name
+
+    for node in ast.walk(statement):
+        if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, (ast.Store, ast.Del)) and rooted(node):
+            return True
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and rooted(node.func.value):
+            return True
+    return False
+
+
 def _shell_history() -> tuple[list[str], dict]:
     """The cells run so far and the user namespace, from IPython; empty outside it."""
     try:
@@ -1305,12 +1328,14 @@ def computed_with(name: str, specs: Iterable[str] = SHAPE_HELPERS, results: Iter
                   cells: Sequence[str] | None = None, namespace: dict | None = None) -> list[str]:
     """Forbidden helpers behind the current value of the variable ``name``.
 
-    Reads the last cell that assigned ``name`` (from IPython's history, or ``cells``), and
-    flags every forbidden helper it refers to, directly, through a module or through a
-    function of the notebook, and every value it uses that only a helper makes (a model
-    summary's rows, for example). Variables the cell reads are followed back to the
-    cells that made them, a few steps deep. Outside IPython, without ``cells``, it
-    finds nothing.
+    Reads the statements that assign or change ``name`` in the last cell that assigned
+    it (from IPython's history, or ``cells``), and flags every forbidden helper they
+    refer to, directly, through a module, through a property (``data.stats``) or
+    through a function of the notebook, and every value they use that only a helper
+    makes (a model summary's rows, for example). Variables they read are followed back
+    the same way, a few steps deep. Code beside them that only shows something, such as
+    ``print(evalib.summary(...))`` to compare with an answer worked out by hand, is not
+    held against the answer. Outside IPython, without ``cells``, it finds nothing.
 
     >>> cells = ["import evalib", "rows = evalib.summary(net, (1, 28, 28))", "answer = [r.rf for r in rows]"]
     >>> import evalib
@@ -1361,18 +1386,16 @@ def computed_with(name: str, specs: Iterable[str] = SHAPE_HELPERS, results: Iter
         if var in seen:
             continue
         seen.add(var)
-        source = None
+        statements: list[ast.stmt] = []
         for cell in reversed(list(cells)):
             try:
                 tree = ast.parse(cell)
             except (SyntaxError, ValueError):
                 continue
             if var in _module_level_stores(tree):
-                source = tree
+                statements = [stmt for stmt in tree.body if _defines(stmt, var)]
                 break
-        if source is None:
-            continue
-        for node in ast.walk(source):
+        for node in (n for stmt in statements for n in ast.walk(stmt)):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 if node.id in namespace:
                     if inspect(namespace[node.id]) and node.id not in seen:
