@@ -70,9 +70,12 @@ def serial_nbgrader(inbox: Path, assignments: list[str]) -> tuple[float, dict, d
             print(proc.stderr[-2000:], file=sys.stderr)
     total = time.perf_counter() - start
     grades = {}
+    students = {p.name for p in inbox.iterdir() if p.is_dir()}
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         for a in assignments:
             for sub in gb.assignment_submissions(a):
+                if sub.student.id not in students:
+                    continue  # the copied gradebook also holds the instructor's earlier grading
                 auto = sum((g.auto_score or 0) for nb in sub.notebooks for g in nb.grades if g.cell_type == "code")
                 grades[(sub.student.id, a)] = float(auto)
     return total, grades, per_assignment
