@@ -178,6 +178,11 @@ def _write_course(root: Path, assignment: str, notebooks: dict[str, "object"], o
     config += f"c.Execute.timeout = {int(options.cell_timeout)}\n"
     # Connection files and temporary files land in runtime/, the one course folder a kernel may write.
     env = {"JUPYTER_RUNTIME_DIR": str(runtime), "TMPDIR": str(runtime)}
+    # torch writes its compiler caches where these say. Once torch._dynamo has been imported in the
+    # grading process it sets TORCHINDUCTOR_CACHE_DIR to a folder under /tmp, which the kernels would
+    # inherit and, in the sandbox, find read-only: point both at runtime/ whatever the caller had.
+    env["TORCHINDUCTOR_CACHE_DIR"] = str(runtime / "torchinductor")
+    env["TRITON_CACHE_DIR"] = str(runtime / "triton")
     if options.sandbox:
         from .sandbox import write_kernelspec
 
