@@ -157,6 +157,9 @@ def _sandbox_hidden(root: Path, options: GradingOptions) -> tuple[list[Path], li
     jupyter_data = Path.home() / ".local" / "share" / "jupyter"
     hide.append(jupyter_data)
     keep = [REPO_ROOT / "evalib"]  # an editable install imports evalib from the checkout
+    # The kernel runs this Python: its environment stays visible, read-only, even where it lies in a
+    # hidden folder (the default .venv inside the checkout, a virtual environment under /tmp).
+    keep += sorted({Path(p).resolve() for p in (sys.prefix, sys.exec_prefix, sys.base_prefix)})
     return hide, keep
 
 

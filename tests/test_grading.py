@@ -125,3 +125,15 @@ def test_lms_zip_is_collected_like_a_folder(tmp_path):
     key = lambda c: sorted((s.student, s.assignment) for s in c.submissions)  # noqa: E731
     assert key(from_zip) == key(from_dir)
     assert len(from_zip.unmatched) == len(from_dir.unmatched)
+
+
+def test_grading_kernels_keep_this_python_and_evalib_visible(tmp_path):
+    """The sandbox hides the checkout and /tmp; the interpreter and evalib must stay reachable,
+    even where the environment lives in a hidden folder (the default .venv inside the checkout)."""
+    import sys
+
+    from autograders.grade import GradingOptions, _sandbox_hidden
+
+    hide, keep = _sandbox_hidden(tmp_path, GradingOptions())
+    assert course.REPO_ROOT in hide and tmp_path in hide
+    assert Path(sys.prefix).resolve() in keep and course.REPO_ROOT / "evalib" in keep
