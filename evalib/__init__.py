@@ -8,7 +8,7 @@ The public API is listed in ``__all__`` below, grouped by topic.
 398
 """
 # Shapes and receptive fields (topic 2)
-from .shapes import (
+from .design.shapes import (
     PoolingPlan,
     conv_output_size,
     conv_weight_count,
@@ -17,18 +17,18 @@ from .shapes import (
     plan_to_one,
     shrink_chain,
 )
-from .receptive_field import Geometry, receptive_field_steps
+from .design.receptive_field import Geometry, receptive_field_steps
 
 # Model summary and design rules (topics 2, 4, 5)
-from .summary import LayerRow, ModelSummary, SummaryError, summary
-from .lint import LintWarning, lint
+from .design.summary import LayerRow, ModelSummary, SummaryError, summary
+from .design.lint import LintWarning, lint
 
 # The lecture's models (topics 4, 5)
-from .models import LectureNet
+from .mnist.models import LectureNet
 
 # Lessons 4-5: MNIST data, more models, the one-epoch training loop
-from .models import ClassicNet, LeanNet, LectureNetFC
-from .data import (
+from .mnist.models import ClassicNet, LeanNet, LectureNetFC
+from .mnist.data import (
     MNIST_MEAN,
     MNIST_STD,
     SOURCES,
@@ -44,7 +44,7 @@ from .data import (
     read_idx,
     stratified_split,
 )
-from .training import (
+from .mnist.training import (
     BatchRecord,
     EpochRecord,
     History,
@@ -55,7 +55,7 @@ from .training import (
     seed_everything,
     train_epoch,
 )
-from .results import (
+from .mnist.results import (
     Mistakes,
     OutputUnits,
     Predictions,
@@ -69,7 +69,7 @@ from .results import (
     predict,
     predicted_class_counts,
 )
-from .plots import (
+from .mnist.plots import (
     plot_class_histogram,
     plot_confusion,
     plot_feature_maps,
@@ -87,10 +87,10 @@ from .checks import CheckFailed, NotAttempted
 from .course import INSTALL_SPEC, REPOSITORY, colab_url, install_command
 
 # Lessons 1-3: kernels and channels, 3x3 stacking and receptive field, initialization
-from .kernels import KERNEL_DESCRIPTIONS, KERNELS, apply_kernels, kernel, kernel_bank, kernel_names
-from .convolution import conv2d_loops, conv2d_vectorised
-from .images import digit, edge_and_gradient_image, line_image, mnist_digits, photo
-from .initialization import (
+from .lessons.kernels import KERNEL_DESCRIPTIONS, KERNELS, apply_kernels, kernel, kernel_bank, kernel_names
+from .lessons.convolution import conv2d_loops, conv2d_vectorised
+from .lessons.images import digit, edge_and_gradient_image, line_image, mnist_digits, photo
+from .lessons.initialization import (
     SCHEMES,
     DepthRecord,
     InitScheme,
@@ -103,9 +103,9 @@ from .initialization import (
     scheme_std,
     symmetry_demo,
 )
-from .invariance import TRANSFORMS, InvarianceRow, pooling_invariance, transform_images
-from .lesson_plots import plot_depth, plot_invariance, show_images
-from .widgets import (
+from .lessons.invariance import TRANSFORMS, InvarianceRow, pooling_invariance, transform_images
+from .lessons.plots import plot_depth, plot_invariance, show_images
+from .lessons.widgets import (
     STACK_PRESETS,
     InitExplorer,
     KernelEditor,

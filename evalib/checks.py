@@ -517,7 +517,7 @@ def check_fixed_net(model_class: Any, what: str = "your fixed network") -> None:
     model = model_class if isinstance(model_class, nn.Module) else _call(model_class, what=what)
     if not isinstance(model, nn.Module):
         raise CheckFailed(f"{what.capitalize()} should be an nn.Module class.", _short(model))
-    from .models import LectureNet
+    from .mnist.models import LectureNet
 
     if any(isinstance(m, LectureNet) for m in model.modules()):
         raise CheckFailed(f"{what.capitalize()} reuses evalib's LectureNet.", None, "Write the class yourself, layer by layer, so that you see the line you change.")
@@ -563,31 +563,31 @@ def check_written(answer: Any, what: str = "your written answer", min_words: int
 #: forbid the group that fits while they call student code (a network may use conv2d; a
 #: hand-written convolution may not).
 SHAPE_HELPERS = (
-    "evalib.shapes:conv_output_size",
-    "evalib.shapes:shrink_chain",
-    "evalib.shapes:format_chain",
-    "evalib.shapes:layers_for_rf",
-    "evalib.shapes:plan_to_one",
-    "evalib.shapes:conv_weight_count",
-    "evalib.receptive_field:receptive_field_steps",
-    "evalib.receptive_field:Geometry.after",
-    "evalib.summary:summary",
+    "evalib.design.shapes:conv_output_size",
+    "evalib.design.shapes:shrink_chain",
+    "evalib.design.shapes:format_chain",
+    "evalib.design.shapes:layers_for_rf",
+    "evalib.design.shapes:plan_to_one",
+    "evalib.design.shapes:conv_weight_count",
+    "evalib.design.receptive_field:receptive_field_steps",
+    "evalib.design.receptive_field:Geometry.after",
+    "evalib.design.summary:summary",
     "evalib.checks:expected_chain",
 )
 CONV_HELPERS = (
-    "evalib.convolution:conv2d_loops",
-    "evalib.convolution:conv2d_vectorised",
-    "evalib.kernels:apply_kernels",
+    "evalib.lessons.convolution:conv2d_loops",
+    "evalib.lessons.convolution:conv2d_vectorised",
+    "evalib.lessons.kernels:apply_kernels",
     "torch.nn.functional:conv2d",
     "torch:conv2d",
     "torch.nn.functional:unfold",
 )
 INIT_HELPERS = (
-    "evalib.initialization:fans",
-    "evalib.initialization:scheme_std",
-    "evalib.initialization:init_weights_",
-    "evalib.initialization:init_model_",
-    "evalib.initialization:depth_experiment",
+    "evalib.lessons.initialization:fans",
+    "evalib.lessons.initialization:scheme_std",
+    "evalib.lessons.initialization:init_weights_",
+    "evalib.lessons.initialization:init_model_",
+    "evalib.lessons.initialization:depth_experiment",
     "torch.nn.init:xavier_normal_",
     "torch.nn.init:xavier_uniform_",
     "torch.nn.init:kaiming_normal_",
@@ -1126,7 +1126,7 @@ def _evalib_model(model: Any) -> str | None:
     """The name of an evalib network class that ``model`` is or contains, if any."""
     import torch.nn as nn
 
-    from . import models
+    from .mnist import models
 
     classes = tuple(getattr(models, name) for name in models.__all__)
     for module in nn.Module.modules(model):
@@ -1256,15 +1256,15 @@ def check_trained_model(model: Any, images: Any, labels: Any, mean: Any, std: An
 # ---------------------------------------------------------------------------
 #: Helpers that measure or load MNIST for you (part 2 of the MNIST assignment).
 DATA_HELPERS = (
-    "evalib.data:pixel_stats",
-    "evalib.data:mnist_loaders",
+    "evalib.mnist.data:pixel_stats",
+    "evalib.mnist.data:mnist_loaders",
 )
 #: Objects that only evalib's shape helpers make: an answer built from them was not worked out by hand.
 SHAPE_RESULTS = (
-    "evalib.summary:ModelSummary",
-    "evalib.summary:LayerRow",
-    "evalib.receptive_field:Geometry",
-    "evalib.shapes:PoolingPlan",
+    "evalib.design.summary:ModelSummary",
+    "evalib.design.summary:LayerRow",
+    "evalib.design.receptive_field:Geometry",
+    "evalib.design.shapes:PoolingPlan",
 )
 
 
@@ -1340,7 +1340,7 @@ def computed_with(name: str, specs: Iterable[str] = SHAPE_HELPERS, results: Iter
     >>> cells = ["import evalib", "rows = evalib.summary(net, (1, 28, 28))", "answer = [r.rf for r in rows]"]
     >>> import evalib
     >>> computed_with("answer", cells=cells, namespace={"evalib": evalib, "rows": [], "net": None})
-    ['evalib.summary:summary']
+    ['evalib.design.summary:summary']
     >>> computed_with("answer", cells=["answer = [3, 5]"], namespace={})
     []
     """
@@ -1366,7 +1366,7 @@ def computed_with(name: str, specs: Iterable[str] = SHAPE_HELPERS, results: Iter
             return False
         items = value if isinstance(value, (list, tuple)) else [value]
         if made_by and any(isinstance(item, made_by) for item in list(items)[:50]):
-            found.add("evalib.summary:summary")
+            found.add("evalib.design.summary:summary")
             return False
         if isinstance(value, types.ModuleType):
             return False

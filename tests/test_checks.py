@@ -215,7 +215,7 @@ def test_computed_with_follows_the_answer_back_to_evalib():
     ]
     namespace = {"evalib": evalib}
     exec("\n".join(cells), namespace)
-    assert checks.computed_with("lecture_annotations", cells=cells, namespace=namespace) == ["evalib.summary:summary"]
+    assert checks.computed_with("lecture_annotations", cells=cells, namespace=namespace) == ["evalib.design.summary:summary"]
     # by hand, or with a function of one's own: nothing to report
     namespace["my_rf"] = lambda layers: [3, 5]
     assert checks.computed_with("lecture_annotations", cells=cells + ["lecture_annotations = my_rf([])"], namespace=namespace) == []
@@ -223,11 +223,11 @@ def test_computed_with_follows_the_answer_back_to_evalib():
     by_hand = "lecture_annotations = [(None, None, 3)]\nprint(evalib.summary(evalib.LectureNet(), (1, 28, 28)))"
     assert checks.computed_with("lecture_annotations", cells=[by_hand], namespace=namespace) == []
     looped = "lecture_annotations = []\nfor r in evalib.summary(net, (1, 28, 28)):\n    lecture_annotations.append(r.rf)"
-    assert checks.computed_with("lecture_annotations", cells=[looped], namespace=namespace) == ["evalib.summary:summary"]
+    assert checks.computed_with("lecture_annotations", cells=[looped], namespace=namespace) == ["evalib.design.summary:summary"]
     # a property that measures for you (data.stats calls evalib.pixel_stats)
     data = evalib.MnistData(torch.rand(4, 1, 28, 28), torch.arange(4), torch.rand(2, 1, 28, 28), torch.arange(2), "t", "", "")
     found = checks.computed_with("train_mean", checks.DATA_HELPERS, cells=["train_mean = data.stats.mean"], namespace={"data": data})
-    assert found == ["evalib.data:pixel_stats"]
+    assert found == ["evalib.mnist.data:pixel_stats"]
     assert checks.computed_with("lecture_annotations") == []  # outside IPython there is no history to read
 
 

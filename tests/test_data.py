@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import evalib
-import evalib.data as data_module
-from evalib.data import MnistUnavailableError, find_idx_files, load_mnist, mnist_loaders, read_idx, stratified_split
+import evalib.mnist.data as data_module
+from evalib.mnist.data import MnistUnavailableError, find_idx_files, load_mnist, mnist_loaders, read_idx, stratified_split
 
 
 @pytest.fixture(scope="module")

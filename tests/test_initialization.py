@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from evalib.initialization import (
+from evalib.lessons.initialization import (
     SCHEMES,
     deep_stack,
     depth_experiment,

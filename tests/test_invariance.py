@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from evalib.images import mnist_digits
-from evalib.invariance import pooling_invariance, transform_images
+from evalib.lessons.images import mnist_digits
+from evalib.lessons.invariance import pooling_invariance, transform_images
 
 torch.set_num_threads(1)
 

@@ -7,9 +7,9 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evalib.convolution import conv2d_loops, conv2d_vectorised
-from evalib.images import digit, edge_and_gradient_image, line_image, mnist_digits, photo
-from evalib.kernels import KERNELS, apply_kernels, kernel, kernel_bank, kernel_names
+from evalib.lessons.convolution import conv2d_loops, conv2d_vectorised
+from evalib.lessons.images import digit, edge_and_gradient_image, line_image, mnist_digits, photo
+from evalib.lessons.kernels import KERNELS, apply_kernels, kernel, kernel_bank, kernel_names
 
 torch.set_num_threads(1)
 

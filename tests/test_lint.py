@@ -5,7 +5,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from evalib import LectureNet, lint, summary
-from evalib.lint import RULES
+from evalib.design.lint import RULES
 
 
 def rules(model, size=(1, 28, 28)):

@@ -7,7 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import evalib
-from evalib.models import ClassicNet, LeanNet, LectureNet, LectureNetFC
+from evalib.mnist.models import ClassicNet, LeanNet, LectureNet, LectureNetFC
 
 # The syllabus table of the lecture network: layer -> (output C, H, W, params).
 LECTURE_TABLE = {

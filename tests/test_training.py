@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import evalib
-from evalib.models import LeanNet, LectureNet
+from evalib.mnist.models import LeanNet, LectureNet
 
 
 @pytest.fixture(scope="module", autouse=True)

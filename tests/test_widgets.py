@@ -8,11 +8,11 @@ import torch.nn as nn
 
 pytest.importorskip("ipywidgets")
 
-from evalib.images import digit, line_image
-from evalib.initialization import depth_experiment
-from evalib.kernels import apply_kernels, kernel
-from evalib.summary import summary
-from evalib.widgets import (
+from evalib.lessons.images import digit, line_image
+from evalib.lessons.initialization import depth_experiment
+from evalib.lessons.kernels import apply_kernels, kernel
+from evalib.design.summary import summary
+from evalib.lessons.widgets import (
     STACK_PRESETS,
     InitExplorer,
     KernelEditor,

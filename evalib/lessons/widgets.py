@@ -34,8 +34,8 @@ import torch.nn as nn
 from .images import digit, edge_and_gradient_image, line_image, photo
 from .initialization import SCHEMES, DepthRecord, depth_experiment
 from .kernels import KERNEL_DESCRIPTIONS, apply_kernels, kernel, kernel_names
-from .receptive_field import Geometry
-from .summary import LayerRow, ModelSummary, summary
+from ..design.receptive_field import Geometry
+from ..design.summary import LayerRow, ModelSummary, summary
 
 __all__ = [
     "KernelEditor",

@@ -4,7 +4,7 @@
 returns one :class:`LintWarning` per broken rule, each naming the layer and
 saying why the rule matters. An empty list means no rule is broken.
 
->>> from evalib.models import LectureNet
+>>> from evalib import LectureNet
 >>> [w.rule for w in lint(LectureNet(final_relu=True), (1, 28, 28))]
 ['final-activation']
 >>> lint(LectureNet(final_relu=False), (1, 28, 28))

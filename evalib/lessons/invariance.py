@@ -100,7 +100,7 @@ def pooling_invariance(
     as a control: any pooling blurs a little; max pooling also keeps the
     strongest response in each window.
 
-    >>> from evalib.images import mnist_digits
+    >>> from evalib import mnist_digits
     >>> digits = mnist_digits()[0][::50]
     >>> rows = pooling_invariance(digits, "shift", [1], pools=[0, 1])
     >>> rows[1].change < rows[0].change
