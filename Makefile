@@ -16,7 +16,7 @@ export PATH := $(BIN):$(PATH)
 export MPLBACKEND := Agg
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup demo test lab release grade bench lock clean
+.PHONY: setup chromium demo test lab release grade bench lock clean
 
 setup: $(STAMP)
 	@$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e . >/dev/null
@@ -35,7 +35,16 @@ demo: setup
 	$(BIN)/python -m autograders lessons
 	$(BIN)/python -m autograders demo
 
-test: setup
+# The browser tests drive Debian's chromium; as root, install it when it is missing.
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "==> installing Debian's chromium for the browser tests (apt-get, about a minute)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1 \
+	        || echo "    could not install chromium: the browser tests will skip (run: sudo apt-get install chromium)"; \
+	else echo "==> chromium is missing and this is not root: the browser tests will skip (run: sudo apt-get install chromium)"; fi
+
+test: setup chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lab: setup

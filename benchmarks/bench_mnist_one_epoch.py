@@ -13,9 +13,9 @@ own. Reported per model:
 - peak memory: the peak resident set size of the child process
   (``resource.getrusage(RUSAGE_SELF).ru_maxrss``), and how much of it training
   added to what the process held just before the first batch;
-- accuracy on the real MNIST test set when ``../shared/data/mnist`` (relative to
-  the repository root) or ``--test-folder`` holds it; skipped with a message
-  otherwise. Training is deterministic, so every run scores the same; the first
+- accuracy on the real MNIST test set when ``--test-folder``, ``$EVALIB_MNIST`` or a
+  ``shared/data/mnist`` beside the checkout (or the checkout it was cloned from) holds
+  it; skipped with a message naming where it looked otherwise. Training is deterministic, so every run scores the same; the first
   run's score is shown.
 
 Ratios compare with the baseline measured in the same run.
@@ -34,7 +34,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_TEST_FOLDER = ROOT.parent / "shared" / "data" / "mnist"
+sys.path.insert(0, str(ROOT / "tests"))
+from conftest import find_mnist_test_set  # noqa: E402  (the tests' own search, so both look in the same places)
 BATCH = 32
 SEED = 1
 
@@ -108,10 +109,12 @@ def main() -> None:
         return
 
     test_folder = args.test_folder
-    if test_folder is None and (DEFAULT_TEST_FOLDER / "t10k-images-idx3-ubyte.gz").exists():
-        test_folder = str(DEFAULT_TEST_FOLDER)
     if test_folder is None:
-        print(f"accuracy skipped: the real MNIST test set is not at {DEFAULT_TEST_FOLDER} (pass --test-folder)")
+        found, looked = find_mnist_test_set(ROOT)
+        test_folder = None if found is None else str(found)
+        if found is None:
+            print("accuracy skipped: the real MNIST test set is in none of " + ", ".join(map(str, looked))
+                  + " (pass --test-folder or set EVALIB_MNIST)")
 
     import torch
 

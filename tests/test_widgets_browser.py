@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -30,25 +29,11 @@ import pytest
 pytestmark = pytest.mark.slow
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+from browser import launch, require_chromium  # noqa: E402
 pytest.importorskip("jupyterlab", reason="jupyterlab is not installed")
 pytest.importorskip("ipywidgets", reason="ipywidgets is not installed")
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None)
-if CHROMIUM is None:
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium); the browser test needs it",
-        allow_module_level=True,
-    )
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+CHROMIUM = require_chromium()
 START_TIMEOUT_S = 90  # JupyterLab on two busy cores
 WAIT_MS = 60_000  # any one thing the page must show
 NOTEBOOK = "widgets.ipynb"
@@ -207,10 +192,7 @@ def lab(tmp_path_factory) -> Lab:
 @pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as p:
-        try:
-            chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        except Exception as exc:  # a broken or half-installed browser: say so rather than fail
-            pytest.skip(f"Chromium at {CHROMIUM} does not start under Playwright: {exc}")
+        chromium = launch(p, CHROMIUM)
         try:
             yield chromium
         finally:
