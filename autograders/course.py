@@ -60,3 +60,27 @@ def release(assignments: list[str] | None = None, quiet: bool = False) -> Path:
         if not quiet:
             print(f"released {name} -> {(RELEASE / name / (name + '.ipynb')).relative_to(REPO_ROOT)}")
     return RELEASE
+
+
+COURSE_CONFIG = REPO_ROOT / "course.toml"
+
+
+def course_config(path: Path = COURSE_CONFIG) -> dict:
+    """The course configuration (``course.toml``): the course URL, due dates, the late policy.
+
+    ``$COURSE_URL`` overrides ``[course] url``, so one build can publish elsewhere.
+
+    >>> course_config()["course"]["id"]
+    'convnet-foundations'
+    """
+    import tomllib
+
+    with open(path, "rb") as f:
+        config = tomllib.load(f)
+    config.setdefault("course", {})
+    if os.environ.get("COURSE_URL"):
+        config["course"]["url"] = os.environ["COURSE_URL"]
+    config["course"]["url"] = str(config["course"].get("url", "")).rstrip("/")
+    config.setdefault("assignments", {})
+    config.setdefault("late", {})
+    return config

@@ -74,6 +74,9 @@ def probe_extents(model: nn.Module, input_size, layer_names):
         mask = grad[0].abs().sum(0) > 0
         rows = mask.any(1).nonzero().flatten()
         cols = mask.any(0).nonzero().flatten()
+        if len(rows) == 0:  # the probed pixel sees only padding (a strided 1x1 on the padded border)
+            out[name] = (None, None, (oh, ow))
+            continue
         out[name] = ((int(rows.min()), int(rows.max())), (int(cols.min()), int(cols.max())), (oh, ow))
     return out
 
@@ -99,10 +102,14 @@ def assert_rf_matches_probe(model, input_size, names, min_exact=1):
     exact = 0
     for name in names:
         row = s[name]
-        (r0, r1), (c0, c1), (oh, ow) = measured[name]
+        rows, cols, (oh, ow) = measured[name]
         assert (oh, ow) == row.spatial_size, name
         er0, er1 = expected_extent(row, oh, 0)
         ec0, ec1 = expected_extent(row, ow, 1)
+        if rows is None:  # no input pixel reaches it: its span cannot lie wholly inside the image
+            assert not (er0 >= 0 and ec0 >= 0 and er1 <= h - 1 and ec1 <= w - 1), f"{name}: sees no pixel"
+            continue
+        (r0, r1), (c0, c1) = rows, cols
         where = f"{name}: measured rows {r0}-{r1} cols {c0}-{c1}, summary says {er0}-{er1} x {ec0}-{ec1} (rf {row.rf})"
         if er0 >= 0 and ec0 >= 0 and er1 <= h - 1 and ec1 <= w - 1:
             exact += 1
