@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from ..checks.guard import solves
+
 __all__ = ["Geometry", "receptive_field_steps", "INPUT_GEOMETRY"]
 
 
@@ -31,6 +33,7 @@ class Geometry:
     jump: int = 1
     padding: int = 0
 
+    @solves("a2_receptive_field", "a4_mnist_one_epoch")
     def after(self, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> "Geometry":
         """The geometry after a layer with this kernel, stride, padding and dilation.
 
@@ -71,6 +74,7 @@ def _as_layer(spec: object) -> tuple[int, int, int, int]:
     )
 
 
+@solves("a2_receptive_field", "a4_mnist_one_epoch")
 def receptive_field_steps(layers: Iterable[object], start: Geometry = INPUT_GEOMETRY) -> list[Geometry]:
     """Geometry after each layer of a plain sequence (no branches).
 

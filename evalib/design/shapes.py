@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence, Union
 
+from ..checks.guard import solves
+
 Size = Union[int, tuple[int, int]]
 
 __all__ = [
@@ -39,6 +41,7 @@ def _check_int(name: str, value: object, minimum: int) -> int:
     return value
 
 
+@solves("a1_kernels_channels", "a2_receptive_field", "a4_mnist_one_epoch")
 def conv_output_size(
     n: int,
     kernel_size: int,
@@ -91,6 +94,7 @@ def _as_pair(size: Size) -> tuple[int, int]:
     return (side, side)
 
 
+@solves("a2_receptive_field")
 def shrink_chain(
     size: Size,
     kernel_size: int = 3,
@@ -130,6 +134,7 @@ def shrink_chain(
     return [hw[0] for hw in chain] if square else chain
 
 
+@solves("a2_receptive_field")
 def format_chain(sizes: Sequence, separator: str = " > ") -> str:
     """Write a chain of sizes the way the course does: ``199x199 > 197x197``.
 
@@ -159,6 +164,7 @@ def format_chain(sizes: Sequence, separator: str = " > ") -> str:
     return text
 
 
+@solves("a1_kernels_channels", "a2_receptive_field")
 def conv_weight_count(kernel_size: int, in_channels: int, out_channels: int, bias: bool = False) -> int:
     """Number of learnable numbers in a 2D convolution: ``k*k*c_in*c_out`` (+ ``c_out`` biases).
 
@@ -173,6 +179,7 @@ def conv_weight_count(kernel_size: int, in_channels: int, out_channels: int, bia
     return kernel_size * kernel_size * in_channels * out_channels + (out_channels if bias else 0)
 
 
+@solves("a2_receptive_field")
 def layers_for_rf(target_rf: int, kernel_size: int = 3, dilation: int = 1) -> int:
     """Fewest stride-1 convolutions whose stacked receptive field reaches ``target_rf``.
 
@@ -219,6 +226,7 @@ class PoolingPlan:
         return format_chain(self.steps)
 
 
+@solves("a2_receptive_field")
 def plan_to_one(
     size: int,
     kernel_size: int = 3,

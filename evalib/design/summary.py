@@ -29,6 +29,8 @@ from torch.fx.passes.shape_prop import ShapeProp
 
 from .receptive_field import Geometry
 
+from ..checks.guard import solves
+
 __all__ = ["LayerRow", "ModelSummary", "SummaryError", "summary"]
 
 RF = Union[int, tuple[int, int]]
@@ -383,6 +385,7 @@ def _tensor_inputs(node: torch.fx.Node) -> list[torch.fx.Node]:
     return [n for n in node.all_input_nodes if isinstance(n.meta.get("tensor_meta"), torch.fx.passes.shape_prop.TensorMetadata)]
 
 
+@solves("a1_kernels_channels", "a2_receptive_field", "a4_mnist_one_epoch")
 def summary(model: nn.Module, input_size: Sequence[int], batch_size: int = 2) -> ModelSummary:
     """Summarise ``model`` for one input of ``input_size = (C, H, W)``.
 

@@ -26,6 +26,8 @@ from typing import Union
 import torch
 import torch.nn.functional as F
 
+from ..checks.guard import solves
+
 __all__ = ["conv2d_loops", "conv2d_vectorised"]
 
 Pair = Union[int, tuple[int, int]]
@@ -63,6 +65,7 @@ def _prepare(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, s
     return batched, x, (sh, sw), (ph, pw)
 
 
+@solves("a1_kernels_channels")
 def conv2d_loops(
     x: torch.Tensor,
     weight: torch.Tensor,
@@ -107,6 +110,7 @@ def conv2d_loops(
     return out if batched else out[0]
 
 
+@solves("a1_kernels_channels")
 def conv2d_vectorised(
     x: torch.Tensor,
     weight: torch.Tensor,

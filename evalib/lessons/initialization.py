@@ -36,6 +36,8 @@ from typing import Iterator
 import torch
 import torch.nn as nn
 
+from ..checks.guard import solves
+
 __all__ = [
     "SCHEMES",
     "InitScheme",
@@ -60,6 +62,7 @@ class InitScheme:
     distribution: str  # "constant", "normal" or "uniform"
     description: str
 
+    @solves("a3_initialization")
     def std(self, fan_in: int, fan_out: int, value: float = 0.1) -> float:
         """Standard deviation of the weights this rule draws (0 for a constant)."""
         return scheme_std(self.name, fan_in, fan_out, value)
@@ -109,6 +112,7 @@ def _scheme(name: str) -> InitScheme:
         raise ValueError(f"unknown scheme {name!r}; choose one of: {', '.join(SCHEMES)}") from None
 
 
+@solves("a3_initialization")
 def fans(weight: torch.Tensor) -> tuple[int, int]:
     """``(fan_in, fan_out)`` of a weight tensor, as PyTorch counts them.
 
@@ -124,6 +128,7 @@ def fans(weight: torch.Tensor) -> tuple[int, int]:
     return weight.shape[1] * window, weight.shape[0] * window
 
 
+@solves("a3_initialization")
 def scheme_std(name: str, fan_in: int, fan_out: int, value: float = 0.1) -> float:
     """The standard deviation of the weights a scheme draws for these fans.
 
@@ -150,6 +155,7 @@ def scheme_std(name: str, fan_in: int, fan_out: int, value: float = 0.1) -> floa
 
 
 @torch.no_grad()
+@solves("a3_initialization")
 def init_weights_(
     weight: torch.Tensor,
     scheme: str,
@@ -174,6 +180,7 @@ def init_weights_(
 
 
 @torch.no_grad()
+@solves("a3_initialization")
 def init_model_(
     model: nn.Module,
     scheme: str,
@@ -194,6 +201,7 @@ def init_model_(
     return model
 
 
+@solves("a3_initialization")
 def deep_stack(
     depth: int,
     width: int = 64,
@@ -270,6 +278,7 @@ class DepthRecord:
         )
 
 
+@solves("a3_initialization")
 def depth_experiment(
     scheme: str,
     depth: int = 50,

@@ -19,6 +19,8 @@ from typing import Sequence, Union
 import torch
 import torch.nn.functional as F
 
+from ..checks.guard import solves
+
 __all__ = ["KERNELS", "KERNEL_DESCRIPTIONS", "kernel", "kernel_names", "kernel_bank", "apply_kernels"]
 
 # Rows top to bottom. Values only: the descriptions below say what each one looks for.
@@ -62,6 +64,7 @@ def kernel_names() -> list[str]:
     return list(KERNELS)
 
 
+@solves("a1_kernels_channels")
 def kernel(name: str) -> torch.Tensor:
     """A fresh copy of the named 3x3 kernel (float32).
 
@@ -83,6 +86,7 @@ def _as_kernel(k: KernelLike) -> torch.Tensor:
     return t
 
 
+@solves("a1_kernels_channels")
 def kernel_bank(kernels: Sequence[KernelLike], in_channels: int = 1) -> torch.Tensor:
     """Stack 2-D kernels into a conv weight of shape ``(len(kernels), in_channels, k, k)``.
 
@@ -102,6 +106,7 @@ def kernel_bank(kernels: Sequence[KernelLike], in_channels: int = 1) -> torch.Te
     return bank.repeat(1, in_channels, 1, 1)
 
 
+@solves("a1_kernels_channels")
 def apply_kernels(
     image: torch.Tensor,
     kernels: Sequence[KernelLike] | torch.Tensor,

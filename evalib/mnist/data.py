@@ -37,6 +37,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from ..checks.guard import solves
+
 __all__ = [
     "MNIST_MEAN",
     "MNIST_STD",
@@ -165,6 +167,7 @@ class PixelStats:
         )
 
 
+@solves("a4_mnist_one_epoch")
 def pixel_stats(images: torch.Tensor) -> PixelStats:
     """Mean and standard deviation over every pixel of ``images`` (values in ``[0, 1]``).
 
@@ -202,6 +205,7 @@ class MnistData:
         return TensorDataset(self.test_images, self.test_labels)
 
     @property
+    @solves("a4_mnist_one_epoch")
     def stats(self) -> PixelStats:
         """Pixel statistics of the training images (what normalisation uses)."""
         return pixel_stats(self.train_images)
@@ -361,6 +365,7 @@ class Loaders:
         return iter((self.train, self.test))
 
 
+@solves("a4_mnist_one_epoch")
 def mnist_loaders(
     data: MnistData | None = None,
     *,
