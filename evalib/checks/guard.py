@@ -307,8 +307,8 @@ def _forbidden_objects(assignment: str) -> dict[int, str]:
             _, _, value = resolve(spec)
         except LookupError:
             continue
-        out[id(value)] = _shown(spec)
-        out[id(_function_of(value))] = _shown(spec)
+        out.setdefault(id(value), _shown(spec))  # one object under two names keeps the first (F.conv2d is torch.conv2d)
+        out.setdefault(id(_function_of(value)), _shown(spec))
     return out
 
 
@@ -389,6 +389,10 @@ def _defines(statement: ast.stmt, name: str) -> bool:
     return False
 
 
+#: Where a copied namespace keeps the cells it came from (so a value can be traced in the copy).
+HISTORY_KEY = "__evalib_cells__"
+
+
 def _shell_history() -> tuple[list[str], dict]:
     try:
         from IPython import get_ipython
@@ -419,10 +423,15 @@ def computed_with(name: str, assignment: str, cells: Sequence[str] | None = None
     >>> computed_with("n", "a2_receptive_field", ["n = 4"], {})
     []
     """
-    if cells is None or namespace is None:
+    if cells is None:
         history, user_ns = _shell_history()
-        cells = history if cells is None else cells
-        namespace = user_ns if namespace is None else namespace
+        if namespace is None:
+            namespace = user_ns
+        if HISTORY_KEY in namespace:
+            cells = namespace[HISTORY_KEY]
+        else:
+            cells = history if namespace is user_ns else []
+    namespace = namespace if namespace is not None else {}
     forbidden = _forbidden_objects(assignment)
     allowed = {spec for spec, _ in _targets(assignment)}
     made_by = {kind: _shown(maker) for kind, maker in _helper_result_types().items() if maker in allowed}

@@ -869,12 +869,13 @@ class Question:
     def _namespace(self, answers: tuple, named: dict, depth: int = 2) -> dict:
         if len(answers) > len(self.names):
             raise TypeError(f"{self.attr}.check takes at most {len(self.names)} answers ({', '.join(self.names)})")
-        namespace: dict = {}
-        shell_ns = _shell_namespace()
-        if shell_ns is not None:
-            namespace.update(shell_ns)
-        else:
-            namespace.update(sys._getframe(depth).f_globals)
+        from .guard import HISTORY_KEY, _shell_history
+
+        caller = sys._getframe(depth).f_globals
+        namespace = dict(caller)
+        cells, shell_ns = _shell_history()
+        if shell_ns is caller:  # a notebook cell: answers can be traced through the cells that made them
+            namespace[HISTORY_KEY] = cells
         namespace.update(zip(self.names, answers))
         namespace.update(named)
         return namespace
@@ -949,15 +950,6 @@ class Question:
             return _Shown(f"Solutions are not part of a graded release; your instructor shares them after grading "
                           f"({feedback_mode(self.assignment)} release).")
         return _Shown(f"A solution for {self.attr}:", str(entry["solution"]))
-
-
-def _shell_namespace() -> dict | None:
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover
-        return None
-    shell = get_ipython()
-    return getattr(shell, "user_ns", None) if shell is not None else None
 
 
 def _display(outcome: Outcome) -> None:
