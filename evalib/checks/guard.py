@@ -323,6 +323,8 @@ def uses_helpers(function: Any, assignment: str, _forbidden: dict[int, str] | No
     """The helpers ``function`` refers to by name, directly or through a module
     (``from evalib import shrink_chain``, ``evalib.shrink_chain``, ``shapes.shrink_chain``)."""
     forbidden = _forbidden if _forbidden is not None else _forbidden_objects(assignment)
+    if id(function) in forbidden:  # the helper itself, handed in as the answer
+        return [forbidden[id(function)]]
     code = getattr(function, "__code__", None)
     if not isinstance(code, types.CodeType):
         return []

@@ -144,6 +144,12 @@ class Rule:
             return False
 
 
+def uses_message(label: str, used: Sequence[str], verb: str = "uses") -> str:
+    """"conv_chain uses evalib.shrink_chain, which solves this exercise for you: it earns no points."."""
+    solve = "solves" if len(used) == 1 else "solve"
+    return f"{label} {verb} {' and '.join(used)}, which {solve} this exercise for you: it earns no points."
+
+
 def _part(name: str, state: str, points: float, max_points: float, message: str, hint: str = "",
           answer: str | None = None) -> PartOutcome:
     return PartOutcome(name, state, points, max_points, message, hint, answer)
@@ -247,9 +253,7 @@ class ValuePart(Part):
                                "Replace the placeholder (None or ...) with your answer, run that cell, then run this check again.")
         helpers = [h for h in result.get("made_with", []) if isinstance(h, str)]
         if helpers:
-            return None, _part(self.name, "wrong", 0.0, self.points,
-                               f"{self.label} was computed with {' and '.join(helpers)}, which "
-                               f"{'solves' if len(helpers) == 1 else 'solve'} this exercise for you: it earns no points.",
+            return None, _part(self.name, "wrong", 0.0, self.points, uses_message(self.label, helpers, "was computed with"),
                                "Work it out yourself, by hand or with your own code; the helpers are there to compare with afterwards.",
                                reading.shown)
         if not reading.ok:
@@ -616,9 +620,7 @@ class FunctionPart(Part):
                          "then run this check.")
         used = sorted({h for r in results for h in r.get("helpers", []) if isinstance(h, str)})
         if used:
-            return _part(self.name, "wrong", 0.0, self.points,
-                         f"{self.label} uses {' and '.join(used)}, which {'solves' if len(used) == 1 else 'solve'} this "
-                         "exercise for you: it earns no points.", "Write the computation yourself.")
+            return _part(self.name, "wrong", 0.0, self.points, uses_message(self.label, used), "Write the computation yourself.")
         return None
 
     def _evaluate(self, result: dict, request: dict, hidden: HiddenPart | None) -> tuple[str, str, str, str | None]:
@@ -781,10 +783,12 @@ class Question:
         salt = str(entry.get("salt", ""))
         for part in self.parts:
             data = entry.get("parts", {}).get(part.name, {})
+            plain = part.plain_in_practice
             out[part.name] = HiddenPart(
                 value=data.get("value", _MISSING), digest=data.get("digest"), salt=salt, question=self.id, part=part.name,
                 notes=dict(data.get("notes") or {}), practice=True,
-                cases=[HiddenCase(c[0], _MISSING, c[1]) for c in data.get("cases", [])])
+                cases=[HiddenCase(c[0], c[1], None) if plain else HiddenCase(c[0], _MISSING, c[1])
+                       for c in data.get("cases", [])])
         return out
 
     def practice_entry(self, hidden: dict, salt: str, solution: str = "") -> dict:
