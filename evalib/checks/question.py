@@ -171,6 +171,11 @@ class Part:
     def names(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
 
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """The notebook's names this part takes its answers from (what ``check`` takes, in order)."""
+        return (self.name,)
+
     # The four steps; value parts share them, function parts have their own.
     def requests(self, hidden: HiddenPart | None) -> list[dict]:
         return [{"op": "value", "part": self.name, "name": self.name, "aliases": list(self.aliases)}]
@@ -754,8 +759,9 @@ class Question:
         """The answers it reads, in the order ``check`` takes them."""
         seen: list[str] = []
         for p in self.parts:
-            if p.name not in seen:
-                seen.append(p.name)
+            for name in p.reads:
+                if name not in seen:
+                    seen.append(name)
         return tuple(seen)
 
     @property
@@ -855,7 +861,9 @@ class Question:
         first = next((o for o in outcomes if o.hint), None)
         hint = f"{first.name}: {first.hint}" if first is not None else ""
         answer = next((o.answer for o in outcomes if o.state in ("wrong", "error") and o.answer), None)
-        if judged and state == "correct":
+        if state == "not attempted" and all(o.state == "not attempted" for o in outcomes):
+            message = f"{self.attr}: not attempted yet."
+        elif judged and state == "correct":
             message = f"{self.attr}: every answer is right."
         elif judged:
             message = f"{self.attr}: {points:g} of {total:g} points."
