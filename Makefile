@@ -9,6 +9,7 @@ LOCK := requirements-lock.txt
 STAMP := $(VENV_ABS)/.evalib-lock-$(shell cat $(LOCK) pyproject.toml | sha256sum | cut -c1-16)
 PYTEST_ARGS ?=
 SUBMISSIONS ?= autograders/samples/submissions
+FEEDBACK ?= graded
 WORKERS ?=
 
 # nbgrader runs helper programs (alembic, jupyter) from the environment's bin.
@@ -50,8 +51,9 @@ test: setup chromium
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=.
 
+# FEEDBACK=graded (default): checks never confirm a closed answer; FEEDBACK=practice: right or wrong, hints, solutions.
 release: setup
-	$(BIN)/python -m autograders release
+	$(BIN)/python -m autograders release --feedback $(FEEDBACK)
 
 grade: setup
 	$(BIN)/python -m autograders grade $(SUBMISSIONS) $(if $(WORKERS),--workers $(WORKERS))

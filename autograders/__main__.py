@@ -1,6 +1,7 @@
 """Command line: ``python -m autograders {release,grade,demo,lessons}``.
 
     python -m autograders release                 # build/release/<assignment>/<assignment>.ipynb
+    python -m autograders release --feedback practice   # checks say right or wrong, with hints and solutions
     python -m autograders grade SUBMISSIONS       # a folder or an LMS .zip of handed-in notebooks
     python -m autograders demo                    # release, then grade the bundled samples
     python -m autograders lessons                 # run the lessons, write build/lessons/*.html
@@ -26,7 +27,7 @@ SAMPLES = Path(__file__).resolve().parent / "samples" / "submissions"
 
 
 def _release(args) -> int:
-    course.release(args.assignment or None)
+    course.release(args.assignment or None, feedback=args.feedback)
     return 0
 
 
@@ -120,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("release", help="build the student notebooks and the gradebook")
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    p.add_argument("--feedback", choices=("graded", "practice"), default="graded",
+                   help="graded (default): checks never confirm a closed answer; practice: they say right or wrong")
     p.set_defaults(func=_release)
     p = sub.add_parser("lessons", help="run the teaching notebooks and write them as HTML under build/lessons")
     p.add_argument("--out", default=str(course.BUILD / "lessons"))

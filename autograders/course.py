@@ -49,16 +49,23 @@ def run_nbgrader(args: list[str], cwd: Path, threads: int = 1, timeout: float | 
     )
 
 
-def release(assignments: list[str] | None = None, quiet: bool = False) -> Path:
-    """Build the student release (build/release/<name>/<name>.ipynb) and the gradebook."""
+def release(assignments: list[str] | None = None, quiet: bool = False, feedback: str = "graded") -> Path:
+    """Build the student release (build/release/<name>/<name>.ipynb) and the gradebook.
+
+    ``feedback`` is "graded" (checks that never confirm a closed answer) or "practice" (a locked cell
+    with the practice key: checks say right or wrong, hints and solutions); see autograders/release.py.
+    """
+    from .release import apply_feedback
+
     names = assignments or assignment_names()
     BUILD.mkdir(parents=True, exist_ok=True)  # the gradebook lives here; sqlite will not create folders
     for name in names:
         result = run_nbgrader(["generate_assignment", name, "--force"], CONFIG_DIR, threads=2)
         if result.returncode != 0:
             raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n{result.stderr[-3000:]}")
+        apply_feedback(name, RELEASE / name / f"{name}.ipynb", feedback)
         if not quiet:
-            print(f"released {name} -> {(RELEASE / name / (name + '.ipynb')).relative_to(REPO_ROOT)}")
+            print(f"released {name} ({feedback} feedback) -> {(RELEASE / name / (name + '.ipynb')).relative_to(REPO_ROOT)}")
     return RELEASE
 
 

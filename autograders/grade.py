@@ -21,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from evalib.checks.outcome import OUTCOME_MIME, Outcome
+
 from .collect import Submission
 from .course import CONFIG_DIR, GRADEBOOK, SOURCE, run_nbgrader
 
@@ -34,13 +36,32 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 @dataclass
 class QuestionResult:
-    question: str
+    """One graded cell of a notebook, as its check's outcome reported it."""
+
+    id: str  # the test cell's grade id
+    title: str  # the notebook heading the question sits under
     kind: str  # "auto" (test cell) or "manual" (written answer)
     max_points: float
     points: float | None  # None: waits for a person
-    passed: bool | None
+    state: str  # "correct", "wrong", "not attempted", "recorded", "error"
     message: str = ""
-    answer: str | None = None  # the student's value quoted by a failed check
+    answer: str | None = None  # the student's value quoted by the check
+    hint: str = ""
+
+    @property
+    def passed(self) -> bool | None:
+        return None if self.kind == "manual" else self.state == "correct"
+
+    @classmethod
+    def from_json(cls, data: dict) -> "QuestionResult":
+        data = dict(data)
+        if "question" in data:  # results written before questions had titles and states
+            data["id"] = data.pop("question")
+            data.setdefault("title", data["id"])
+            passed = data.pop("passed", None)
+            data.setdefault("state", "recorded" if passed is None else "correct" if passed else "wrong")
+        data.pop("passed", None)
+        return cls(**data)
 
 
 @dataclass
@@ -57,6 +78,7 @@ class Result:
     questions: list[QuestionResult] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # one-line notes from screening
     autograded_path: str = ""
+    error_kind: str = ""  # "file" (not a gradable notebook), "kernel", "timeout", "flagged"
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -64,7 +86,7 @@ class Result:
     @classmethod
     def from_json(cls, data: dict) -> "Result":
         data = dict(data)
-        data["questions"] = [QuestionResult(**q) for q in data.get("questions", [])]
+        data["questions"] = [QuestionResult.from_json(q) for q in data.get("questions", [])]
         return cls(**data)
 
 
@@ -84,22 +106,22 @@ c.CourseDirectory.db_url = {db!r}
 """
 
 
-def _messages(cell: dict) -> tuple[str, str | None, bool]:
-    """(message, quoted answer, error?) from a graded cell's outputs."""
-    texts, answer, error = [], None, False
+def _outcome(cell: dict) -> Outcome | None:
+    """The outcome the cell's check reported as data (the last one: the hidden grade() comes after check())."""
+    found = None
+    for out in cell.get("outputs", []):
+        data = out.get("data") if out.get("output_type") in ("display_data", "execute_result") else None
+        if isinstance(data, dict) and OUTCOME_MIME in data:
+            found = Outcome.from_json(data[OUTCOME_MIME])
+    return found
+
+
+def _error(cell: dict) -> str | None:
+    """The first error the cell raised, as its type and value (no traceback)."""
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
-            error = True
-            lines = [_ANSI.sub("", line) for line in out.get("traceback", [])]
-            own = out.get("ename") in ("CheckFailed", "NotAttempted")
-            text = "\n".join(lines) if own else f"{out.get('ename')}: {out.get('evalue')}"
-            texts.append(text)
-            for line in str(out.get("evalue", "")).split("\n"):
-                if line.startswith("Your answer: "):
-                    answer = line[len("Your answer: "):]
-        elif out.get("output_type") == "stream":
-            texts.append(_ANSI.sub("", out.get("text", "")).strip())
-    return "\n".join(t for t in texts if t).strip(), answer, error
+            return f"{out.get('ename')}: {str(out.get('evalue', ''))[:300]}"
+    return None
 
 
 def _read_results(root: Path, sub: Submission, result: Result) -> None:
@@ -107,6 +129,9 @@ def _read_results(root: Path, sub: Submission, result: Result) -> None:
 
     import nbformat
 
+    from .source import read_source
+
+    source = read_source(sub.assignment, root / "source")
     graded = root / "autograded" / sub.student / sub.assignment / f"{sub.assignment}.ipynb"
     cells = {}
     if graded.exists():
@@ -115,21 +140,31 @@ def _read_results(root: Path, sub: Submission, result: Result) -> None:
             gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
             if gid:
                 cells[gid] = cell
+    order = [c.grade_id for c in source.cells]
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         submission = gb.find_submission(sub.assignment, sub.student)
         for notebook in submission.notebooks:
-            for grade in sorted(notebook.grades, key=lambda g: list(cells).index(g.name) if g.name in cells else 0):
+            for grade in sorted(notebook.grades, key=lambda g: order.index(g.name) if g.name in order else 0):
                 cell = cells.get(grade.name, {})
-                message, answer, error = _messages(cell) if cell else ("", None, False)
+                title = source.title(grade.name)
                 if grade.cell_type == "code" and grade.cell.max_score and not _is_solution(cell):
                     points = float(grade.auto_score or 0.0)
                     result.auto_score += points
                     result.auto_max += float(grade.max_score)
-                    ok = points >= float(grade.max_score) and not error
-                    result.questions.append(QuestionResult(grade.name, "auto", float(grade.max_score), points, ok, message, answer if not ok else None))
+                    outcome = _outcome(cell) if cell else None
+                    if outcome is not None:
+                        state = "correct" if points >= float(grade.max_score) and outcome.state == "correct" else outcome.state
+                        result.questions.append(QuestionResult(grade.name, title, "auto", float(grade.max_score), points,
+                                                               state, outcome.message, outcome.answer, outcome.hint))
+                    else:
+                        error = _error(cell) if cell else None
+                        message = f"The check stopped with {error}." if error else "The check did not run."
+                        result.questions.append(QuestionResult(grade.name, title, "auto", float(grade.max_score), points,
+                                                               "error", message))
                 else:
                     result.manual_max += float(grade.max_score)
-                    result.questions.append(QuestionResult(grade.name, "manual", float(grade.max_score), None, None, "Read and graded by a person."))
+                    result.questions.append(QuestionResult(grade.name, title, "manual", float(grade.max_score), None,
+                                                           "recorded", "Read and graded by a person."))
 
 
 def _is_solution(cell: dict) -> bool:
@@ -286,24 +321,25 @@ def _grade_batch(batch: list[tuple[Submission, object]], options: GradingOptions
             result = Result(sub.student, sub.assignment, str(sub.path), status="error", seconds=per_notebook)
             if code is None:
                 result.error = f"stopped after the notebook's time budget of {options.notebook_budget:.0f} s"
+                result.error_kind = "timeout"
             else:
-                result.error = _explain_failure(log)
+                result.error, result.error_kind = _explain_failure(log)
             results[sub.student] = result
     return results
 
 
-def _explain_failure(log: str) -> str:
-    """The most useful line of a failed nbgrader run, for the report."""
+def _explain_failure(log: str) -> tuple[str, str]:
+    """The most useful line of a failed nbgrader run, for the report, and its kind ("kernel" or "timeout")."""
     text = _ANSI.sub("", log)
-    for pattern, reason in (
-        (r"DeadKernelError|Kernel died", "the kernel died while running the notebook (crash, os._exit or out of memory)"),
-        (r"CellTimeoutError|timed out", "a cell ran past the per-cell time limit"),
-        (r"MemoryError", "the notebook ran out of memory"),
+    for pattern, reason, kind in (
+        (r"DeadKernelError|Kernel died", "the kernel died while running the notebook (crash, os._exit or out of memory)", "kernel"),
+        (r"CellTimeoutError|timed out", "a cell ran past the per-cell time limit", "timeout"),
+        (r"MemoryError", "the notebook ran out of memory", "kernel"),
     ):
         if re.search(pattern, text):
-            return reason
+            return reason, kind
     lines = [line.strip() for line in text.splitlines() if "ERROR" in line or "Error" in line]
-    return (lines[-1] if lines else text.strip()[-300:] or "nbgrader autograde failed")[:300]
+    return (lines[-1] if lines else text.strip()[-300:] or "nbgrader autograde failed")[:300], "kernel"
 
 
 def grade_one(sub: Submission, keep: Path | None = None, timeout: float = SUBMISSION_TIMEOUT,
@@ -312,22 +348,11 @@ def grade_one(sub: Submission, keep: Path | None = None, timeout: float = SUBMIS
     options = options or GradingOptions(notebook_budget=timeout)
     return grade_all([sub], workers=1, keep=keep, progress=False, options=options)[0]
 
-_MAX_CACHE: dict[str, float] = {}
-
-
 def _max_points(assignment: str) -> float:
     """Autograded points available in an assignment, from its source notebook."""
-    if assignment not in _MAX_CACHE:
-        import nbformat
+    from .source import read_source
 
-        nb = nbformat.read(SOURCE / assignment / f"{assignment}.ipynb", as_version=4)
-        total = 0.0
-        for cell in nb.cells:
-            meta = cell.get("metadata", {}).get("nbgrader", {})
-            if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code":
-                total += float(meta.get("points", 0))
-        _MAX_CACHE[assignment] = total
-    return _MAX_CACHE[assignment]
+    return read_source(assignment).auto_max
 
 
 @dataclass
@@ -386,7 +411,8 @@ def grade_all(submissions: list[Submission], workers: int | None = None, keep: P
         notes[sub.key] = list(check.problems)
         if check.notebook is None:
             reason = check.problems[0] if check.problems else "cannot be read as a notebook"
-            results[sub.key] = Result(sub.student, sub.assignment, str(sub.path), status="error", error=reason)
+            results[sub.key] = Result(sub.student, sub.assignment, str(sub.path), status="error", error=reason,
+                                      error_kind="file")
             continue
         if check.withhold:
             withheld.add(sub.key)
@@ -439,10 +465,12 @@ def grade_all(submissions: list[Submission], workers: int | None = None, keep: P
             result.auto_max = _max_points(sub.assignment)
         if sub.key in withheld:
             result.status = "flagged"
+            result.error_kind = "flagged"
             result.auto_score = 0.0
             for q in result.questions:
                 if q.kind == "auto":
-                    q.points, q.passed = 0.0, False
+                    q.points, q.state = 0.0, "wrong"
+                    q.message = "Held for review by your instructor: " + q.message
         result.problems = notes.get(sub.key, [])
         if result.status == "flagged" and not result.error:
             result.error = next((p for p in result.problems if "review" in p), "held for review")
@@ -483,7 +511,7 @@ def record_in_gradebook(results: list[Result], db: Path = GRADEBOOK) -> None:
             gb.update_or_create_submission(r.assignment, r.student)
             for q in r.questions:
                 try:
-                    grade = gb.find_grade(q.question, r.assignment, r.assignment, r.student)
+                    grade = gb.find_grade(q.id, r.assignment, r.assignment, r.student)
                 except MissingEntry:
                     continue
                 if q.kind == "auto":

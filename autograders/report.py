@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .grade import Result
 
-__all__ = ["write_grades_csv", "write_feedback", "question_summary", "write_summary", "grade_table"]
+__all__ = ["write_grades_csv", "write_feedback", "advice", "ADVICE", "question_summary", "write_summary", "grade_table"]
 
 
 def _fmt(x: float) -> str:
@@ -64,11 +64,36 @@ pre { white-space: pre-wrap; margin: 0; font-size: .9rem; }
 """
 
 
-def write_feedback(results: list[Result], folder: Path) -> list[Path]:
-    """One HTML page per student: every question, its points, and the check's own message.
+#: What a student can do about a notebook that could not be graded, by what went wrong.
+ADVICE = {
+    "file": ("This file could not be read as a notebook, so nothing in it was graded. Download the notebook again "
+             "(in Colab: File › Download › Download .ipynb; in JupyterLab: File › Download) and hand in that .ipynb file, "
+             "without renaming or editing it in another program."),
+    "timeout": ("A cell ran longer than grading allows. Restart the kernel and run all cells before handing in, and "
+                "make sure every cell finishes (a loop that never ends, or a very long training, stops grading)."),
+    "kernel": ("The notebook stopped the grading kernel (a crash, os._exit, or too much memory). Restart the kernel and "
+               "run all cells before handing in; remove code that ends the process or fills the memory."),
+    "flagged": ("Your notebook is held for review by your instructor, who will look at it before any points count; "
+                "the reason is below."),
+}
 
-    Only the messages of the checks appear (they never contain the answer or test code);
-    no cell source of the graded notebook is copied, so hidden tests stay hidden.
+
+def advice(result: Result) -> str:
+    """The advice that fits why ``result`` was not graded normally ("" when it was)."""
+    if result.status == "graded":
+        return ""
+    return ADVICE.get(result.error_kind, ADVICE["kernel"])
+
+
+_STATE_CLASS = {"correct": "ok", "wrong": "bad", "error": "bad", "not attempted": "wait", "recorded": "wait"}
+
+
+def write_feedback(results: list[Result], folder: Path) -> list[Path]:
+    """One HTML page per student: each question under the notebook's heading, its points, and the check's own
+    message and hint.
+
+    Only the checks' outcomes appear (they never contain the answer, the key or a hidden case's inputs); no
+    cell source of the graded notebook is copied, so hidden tests stay hidden.
     """
     folder.mkdir(parents=True, exist_ok=True)
     by_student: dict[str, list[Result]] = defaultdict(list)
@@ -83,16 +108,17 @@ def write_feedback(results: list[Result], folder: Path) -> list[Path]:
             if r.manual_max:
                 parts.append(f"<p class='wait'>Written answers ({_fmt(r.manual_max)} points) are graded by a person.</p>")
             if r.status != "graded":
-                parts.append(f"<p class='bad'>Your notebook could not be graded normally: {html.escape(r.error)}. "
-                             "Run it top to bottom (Restart &amp; Run all) before handing it in.</p>")
-            parts.append("<table><tr><th>question</th><th>points</th><th>what the checks say</th></tr>")
+                parts.append(f"<p class='bad'>{html.escape(advice(r))}</p>")
+                if r.error:
+                    parts.append(f"<p>What happened: {html.escape(r.error)}.</p>")
+            parts.append("<table><tr><th>question</th><th>points</th><th>what the check says</th></tr>")
             for q in r.questions:
                 if q.kind == "manual":
                     cls, pts = "wait", f"? / {_fmt(q.max_points)}"
                 else:
-                    cls, pts = ("ok" if q.passed else "bad"), f"{_fmt(q.points or 0)} / {_fmt(q.max_points)}"
-                msg = q.message or ("The check did not run." if not q.passed else "")
-                parts.append(f"<tr><td>{html.escape(q.question)}</td><td class='{cls}'>{pts}</td><td><pre>{html.escape(msg)}</pre></td></tr>")
+                    cls, pts = _STATE_CLASS.get(q.state, "bad"), f"{_fmt(q.points or 0)} / {_fmt(q.max_points)}"
+                text = "\n".join(t for t in (q.message, f"Your answer: {q.answer}" if q.answer and q.state == "wrong" else "", q.hint) if t)
+                parts.append(f"<tr><td>{html.escape(q.title)}</td><td class='{cls}'>{pts}</td><td><pre>{html.escape(text)}</pre></td></tr>")
             parts.append("</table>")
         parts.append("</body></html>")
         page = folder / f"{student}.html"
@@ -108,18 +134,19 @@ def question_summary(results: list[Result]) -> list[dict]:
         for q in r.questions:
             if q.kind != "auto":
                 continue
-            s = stats.setdefault((r.assignment, q.question), {"n": 0, "failed": 0, "not_attempted": 0, "answers": Counter()})
+            s = stats.setdefault((r.assignment, q.id), {"n": 0, "failed": 0, "not_attempted": 0, "answers": Counter(),
+                                                         "title": q.title})
             s["n"] += 1
-            if not q.passed:
+            if q.state != "correct":
                 s["failed"] += 1
-                if q.message.startswith("✗ Not attempted"):
+                if q.state == "not attempted":
                     s["not_attempted"] += 1
                 elif q.answer:
                     s["answers"][q.answer] += 1
     rows = []
     for (assignment, question), s in sorted(stats.items()):
         common = "; ".join(f"{a} ({n})" for a, n in s["answers"].most_common(3))
-        rows.append({"assignment": assignment, "question": question, "graded": s["n"], "failed": s["failed"],
+        rows.append({"assignment": assignment, "question": question, "title": s["title"], "graded": s["n"], "failed": s["failed"],
                      "share_failed": round(s["failed"] / s["n"], 3) if s["n"] else 0.0,
                      "not_attempted": s["not_attempted"], "most_common_wrong_answers": common})
     return rows
@@ -131,7 +158,7 @@ def write_summary(results: list[Result], folder: Path) -> tuple[Path, Path | Non
     rows = question_summary(results)
     csv_path = folder / "question_summary.csv"
     with open(csv_path, "w", newline="") as f:
-        fields = ["assignment", "question", "graded", "failed", "share_failed", "not_attempted", "most_common_wrong_answers"]
+        fields = ["assignment", "question", "title", "graded", "failed", "share_failed", "not_attempted", "most_common_wrong_answers"]
         w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
         w.writerows(rows)

@@ -44,12 +44,13 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from .source import PRACTICE_CELL_ID, read_source, strip_hidden
+
 __all__ = ["Screening", "screen", "scan_code", "MAX_BYTES"]
 
 #: Larger files are not read at all (a real notebook, outputs included, is far smaller).
 MAX_BYTES = 100 * 1024 * 1024
 
-_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[ \t]*$", re.S | re.M)
 
 
 @dataclass
@@ -154,8 +155,8 @@ def _norm(text: str) -> str:
 
 
 def released_text(source: str) -> str:
-    """A source cell's text as students get it: hidden tests removed."""
-    return _HIDDEN.sub("", source)
+    """A source cell's text as students get it: hidden tests removed (see autograders.source)."""
+    return strip_hidden(source)
 
 
 @dataclass
@@ -179,18 +180,16 @@ class _SourceCell:
 _SOURCES: dict[tuple[Path, str], tuple[NotebookNode, list[_SourceCell]]] = {}
 
 
+#: The source reader's roles as screening needs them: what a student may write, what is restored as released.
+_ROLES = {"answer": "answer", "written": "answer", "test": "locked", "locked": "locked", "plain": "plain"}
+
+
 def _source(assignment: str, folder: Path | None = None) -> tuple[NotebookNode, list[_SourceCell]]:
-    if folder is None:
-        from .course import SOURCE as folder
-    key = (Path(folder), assignment)
-    if key not in _SOURCES:
-        nb = nbformat.read(Path(folder) / assignment / f"{assignment}.ipynb", as_version=4)
-        cells = []
-        for i, cell in enumerate(nb.cells):
-            meta = cell.metadata.get("nbgrader", {})
-            role = "answer" if meta.get("solution") else "locked" if meta.get("locked") or meta.get("grade") else "plain"
-            cells.append(_SourceCell(i, cell, role, meta.get("grade_id"), _norm(released_text(cell.source))))
-        _SOURCES[key] = (nb, cells)
+    source = read_source(assignment, folder)
+    key = (source.path, assignment)
+    if key not in _SOURCES or _SOURCES[key][0] is not source.notebook:
+        cells = [_SourceCell(c.index, c.cell, _ROLES[c.role], c.grade_id, _norm(c.released)) for c in source.cells]
+        _SOURCES[key] = (source.notebook, cells)
     return _SOURCES[key]
 
 
@@ -226,6 +225,10 @@ def _restore(cells: list[dict], sources: list[_SourceCell]) -> tuple[list[dict],
     plain_by_text = {s.text: s for s in sources if s.role == "plain" and s.text}
     restored_meta = 0
     unknown_ids = []
+
+    # 0. The practice key cell of a practice release is not part of the assignment: it is dropped.
+    cells = [c for c in cells if not (isinstance(c["metadata"].get("nbgrader"), dict)
+                                     and c["metadata"]["nbgrader"].get("grade_id") == PRACTICE_CELL_ID)]
 
     # 1. What each student cell claims to be, by metadata or by text.
     for cell in cells:
@@ -377,6 +380,7 @@ _FORBIDDEN_ATTRS = {"__dict__", "__code__", "__globals__", "__builtins__", "__cl
 _SAFE_MAGICS = {"matplotlib", "pip", "time", "timeit", "capture", "config", "precision", "who", "whos", "load_ext"}
 _PATH_OUTSIDE = re.compile(r"(^|[/\\])\.\.([/\\]|$)|^\s*(~|/\S|[A-Za-z]:[/\\])")
 _KNOWN_MODULES = {"np": "numpy", "numpy": "numpy", "torch": "torch", "evalib": "evalib", "checks": "evalib.checks",
+                  **{f"a{n}": f"evalib.exercises.a{n}" for n in range(1, 6)},
                   "math": "math", "sys": "sys", "os": "os", "F": "torch.nn.functional", "nn": "torch.nn",
                   "plt": "matplotlib.pyplot", "random": "random", "IPython": "IPython", "nbgrader": "nbgrader",
                   "importlib": "importlib", "io": "io", "pathlib": "pathlib", "shutil": "shutil", "glob": "glob"}

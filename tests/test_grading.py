@@ -18,6 +18,7 @@ pytest.importorskip("nbgrader")
 from autograders import course  # noqa: E402
 from autograders.__main__ import SAMPLES, grade_folder  # noqa: E402
 from autograders.collect import collect_submissions  # noqa: E402
+from autograders.source import HIDDEN_BEGIN, HIDDEN_END  # noqa: E402
 
 pytestmark = pytest.mark.slow
 EXPECTED = json.loads((SAMPLES / "expected.json").read_text())
@@ -50,7 +51,7 @@ def test_solutions_get_full_marks_and_releases_zero(graded):
         full, empty = results[f"ada/{a}"], results[f"bo/{a}"]
         assert full.auto_score == full.auto_max > 0, a
         assert empty.auto_score == 0, a
-        assert all(q.message.startswith("✗ Not attempted") for q in empty.questions if q.kind == "auto"), a
+        assert all(q.state == "not attempted" for q in empty.questions if q.kind == "auto"), a
 
 
 def test_unmatched_files_are_reported_not_dropped(graded):
@@ -75,9 +76,9 @@ def _hidden_snippets() -> list[str]:
         nb = json.loads((course.SOURCE / a / f"{a}.ipynb").read_text())
         for cell in nb["cells"]:
             src = "".join(cell["source"])
-            if "### BEGIN HIDDEN TESTS" in src:
-                before, rest = src.split("### BEGIN HIDDEN TESTS", 1)
-                hidden, after = rest.split("### END HIDDEN TESTS", 1)
+            if HIDDEN_BEGIN in src:
+                before, rest = src.split(HIDDEN_BEGIN, 1)
+                hidden, after = rest.split(HIDDEN_END, 1)
                 snippets += [line.strip() for line in hidden.splitlines() if len(line.strip()) > 25]
                 src = before + after
             visible.update(line.strip() for line in src.splitlines())
@@ -102,6 +103,30 @@ def test_feedback_has_the_friendly_messages(graded):
     assert "you counted the sizes in the chain" in page.lower()
     assert "shortcut" in page
     assert "Traceback" not in page
+    # Titled by the notebook's headings, not by grade ids.
+    assert "2. From 199x199 down to 1x1" in page and ">test_" not in page
+    # The hidden cases' inputs never appear: conv_chain failed its hidden cases, which are only counted.
+    assert "hidden cases" in page and "conv_chain(31" not in page and "(200, 3)" not in page
+
+
+def test_outcomes_are_read_as_data(graded):
+    results, _, _ = graded
+    cy = {q.id: q for q in results["cy/a2_receptive_field"].questions}
+    assert (cy["test_n_convs_199"].state, cy["test_n_convs_199"].answer) == ("wrong", "100")
+    assert cy["test_chain_199"].state == "wrong" and "187 x 1897" in cy["test_chain_199"].hint
+    assert cy["test_n_convs_199"].title == "2. From 199x199 down to 1x1"
+    ada = results["ada/a5_buggy_code"].questions
+    assert {q.state for q in ada if q.kind == "auto"} == {"correct"}
+    assert {q.state for q in ada if q.kind == "manual"} == {"recorded"}
+    partial = {q.id: q for q in results["cy/a5_buggy_code"].questions}
+    assert partial["test_fixed_net"].points == 1 and partial["test_normalise"].state == "correct"  # normalise still read
+
+
+def test_a_file_that_is_not_a_notebook_gets_advice_that_fits(graded):
+    _, _, out = graded
+    page = (out / "feedback" / "dan.html").read_text()
+    assert "could not be read as a notebook" in page and "Download" in page
+    assert "Restart" not in page
 
 
 def test_question_summary_counts_wrong_answers(graded):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -18,12 +17,10 @@ from pathlib import Path
 import nbformat
 
 from ..course import ASSIGNMENTS, RELEASE, SOURCE
+from ..source import strip_hidden, strip_solution_markers
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "submissions"
-
-_HIDDEN = re.compile(r"\n?### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
-_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.M)
 
 #: Typical wrong answers: assignment -> variant -> {grade_id of an answer cell: new source}.
 #: Points lost per variant are written in EXPECTED_LOSS.
@@ -55,8 +52,9 @@ WRONG = {
                 "import evalib\n\n"
                 "def conv_chain(size, kernel=3):\n"
                 "    return evalib.format_chain(evalib.shrink_chain(size, kernel))\n"),
+            # Written by hand (not with the conv_chain above, which uses evalib), with a typo in one size.
             "chain_199": (
-                "chain_199 = conv_chain(199).replace('189x189 > 187x187', '189 x 189 > 187 x 1897')\n"
+                "chain_199 = ' > '.join(f'{n}x{n}' for n in range(199, 0, -2)).replace('189x189 > 187x187', '189 x 189 > 187 x 1897')\n"
                 "n_convs_199 = 100\n"),
             "receptive_fields": (
                 "def receptive_fields(layers):\n"
@@ -128,6 +126,7 @@ WRONG = {
     },
     "a5_buggy_code": {
         "partial": {
+            # `normalise`: the answer's name in notebooks handed out before it became `normalize`, still read.
             "code_quiz": "padding_1 = 'b'\nminus_one = 'c'\nnormalise = 'a'\nno_grad = 'b'\ntensor = 'a'\n",
             "diagnosis": "diagnosis = 'a'  # lower the learning rate\n",
             "fixed_net": (
@@ -141,19 +140,18 @@ WRONG = {
     },
 }
 
-#: Autograded points each variant loses (full marks minus these is what it must score).
+#: Autograded points each variant loses (full marks minus these is what it must score). Questions with
+#: parts lose only the parts that are wrong: a1's conv_output_shape (1 of the 2 points of the shape
+#: functions), a3's init_he_ (1.5 of 3), a4's sizes written without padding keep the channels' point, the
+#: statistics from data.stats lose their point but not pixel_mean_std's, and the FixedNet that wraps Net
+#: keeps the point for the lecture's layers.
 EXPECTED_LOSS = {
-    "a1_kernels_channels": {"partial": 4 + 2 + 2},
+    "a1_kernels_channels": {"partial": 4 + 1 + 2},
     "a2_receptive_field": {"partial": 2 + 2 + 1 + 2},
-    "a3_initialization": {"partial": 3 + 1 + 1},
-    "a4_mnist_one_epoch": {"partial": 4 + 3 + 3, "helpers": 4 + 3 + 2 + 3},
-    "a5_buggy_code": {"partial": 1 + 3 + 4},
+    "a3_initialization": {"partial": 1.5 + 1 + 1},
+    "a4_mnist_one_epoch": {"partial": 3 + 3 + 3, "helpers": 4 + 3 + 1 + 3},
+    "a5_buggy_code": {"partial": 1 + 3 + 3},
 }
-
-
-def max_points(nb) -> float:
-    return sum(float(c.metadata.get("nbgrader", {}).get("points", 0)) for c in nb.cells
-               if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution") and c.cell_type == "code")
 
 
 def as_handed_in(source_nb, replacements: dict[str, str] | None = None):
@@ -163,7 +161,7 @@ def as_handed_in(source_nb, replacements: dict[str, str] | None = None):
         meta = cell.metadata.get("nbgrader", {})
         gid = meta.get("grade_id")
         if cell.cell_type == "code":
-            cell.source = _MARKERS.sub("", _HIDDEN.sub("\n", cell.source)).rstrip()
+            cell.source = strip_solution_markers(strip_hidden(cell.source)).rstrip()
             if replacements and gid in replacements:
                 cell.source = replacements[gid].rstrip()
     return nb
@@ -178,10 +176,11 @@ def variant(assignment: str, name: str):
 
 
 def expected_points(assignment: str, name: str) -> float:
-    source = nbformat.read(SOURCE / assignment / f"{assignment}.ipynb", as_version=4)
+    from ..source import read_source
+
     if name == "empty":
         return 0.0
-    return max_points(source) - (EXPECTED_LOSS.get(assignment, {}).get(name, 0) if name != "full" else 0)
+    return read_source(assignment).auto_max - (EXPECTED_LOSS.get(assignment, {}).get(name, 0) if name != "full" else 0)
 
 
 def variants(assignment: str) -> list[str]:
