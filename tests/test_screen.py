@@ -135,7 +135,7 @@ def test_deleted_moved_duplicated_edited_test_cells(tmp_path):
     assert "locked cell 'imports' turned into a raw cell: restored as code" in text
     assert _gids(result.notebook) == _source_gids(), "every cell back in its place, once"
     sources = {c.metadata["nbgrader"]["grade_id"]: c for c in result.notebook.cells if "nbgrader" in c.metadata}
-    assert sources["test_weights_49"].source.startswith("checks.check_number(weights_49")
+    assert sources["test_weights_49"].source.startswith("a1.weights_49.check(weights_49)")
     assert sources["imports"].cell_type == "code"
     assert "BEGIN HIDDEN" not in "".join(c.source for c in result.notebook.cells)
     assert not result.withhold

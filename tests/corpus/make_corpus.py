@@ -41,6 +41,9 @@ FULL_POINTS = 13.0
 #: Points of each test cell of assignment 1.
 POINTS = {"test_conv2d_by_hand": 4, "test_kernels": 2, "test_responses": 1, "test_shape_functions": 2,
           "test_weights_49": 1, "test_kernels_depend": 1, "test_channels_in_memory": 2}
+#: Points of the parts that some cases lose alone (evalib.exercises.a1_kernels_channels): sobel_x of the
+#: kernels, the responses tensor, and blind_to_vertical_line.
+SOBEL_X, RESPONSES, BLIND = 0.5, 0.5, 0.5
 
 
 def full():
@@ -49,8 +52,9 @@ def full():
 
 def release():
     """The release as a student receives it (built from the source, so no build/ is needed)."""
-    from autograders.samples.make_samples import _HIDDEN
     import re
+
+    from autograders.source import strip_hidden
 
     nb = nbformat.read(SOURCE_NB, as_version=4)
     for cell in nb.cells:
@@ -59,7 +63,7 @@ def release():
             cell.source = re.sub(r"[ \t]*### BEGIN SOLUTION.*?### END SOLUTION[ \t]*", "# YOUR CODE HERE\n...", cell.source, flags=re.S)
         elif meta.get("solution"):
             cell.source = "YOUR ANSWER HERE"
-        cell.source = _HIDDEN.sub("\n", cell.source).rstrip()
+        cell.source = strip_hidden(cell.source).rstrip()
     return nb
 
 
@@ -114,7 +118,7 @@ def colab(nb):
 
 
 def hard_coded():
-    """Answers that pass the visible checks only: literal results for the check's own inputs."""
+    """Answers that pass the visible checks only: literal results for the examples the questions state."""
     import torch
     import torch.nn.functional as F
 
@@ -126,8 +130,9 @@ def hard_coded():
     literal = repr([[[round(float(v), 6) for v in row] for row in ch] for ch in right])
     nb = full()
     replace(nb, "conv2d_by_hand", f"def conv2d_by_hand(x, weight, bias):\n    return torch.tensor({literal})\n")
-    replace(nb, "shape_functions", "def conv_output_shape(h, w, c_in, n_kernels, k, padding=0):\n    return (398, 398, 32)\n\n"
-            "def conv_weight_count(k, c_in, c_out):\n    return 2_359_296\n")
+    replace(nb, "shape_functions", "def conv_output_shape(h, w, c_in, n_kernels, k, padding=0):\n"
+            "    return (8, 10, 8) if padding == 0 else (10, 12, 8)\n\n"
+            "def conv_weight_count(k, c_in, c_out):\n    return 1200\n")
     replace(nb, "quiz_numbers", "weights_49 = 1_179_648\nkernels_depend_on_channels = False\nchannels_in_memory = 2019\n")
     replace(nb, "responses", "responses = torch.nn.functional.conv2d(image[None], torch.stack([sobel_x, sobel_y, laplacian])[:, None])[0]\n"
             "blind_to_vertical_line = 'sobel_y'\n")
@@ -178,8 +183,8 @@ def cases() -> dict[str, tuple[object, dict]]:
     add("deltest_a1_kernels_channels.ipynb", nb, "graded", points=FULL_POINTS, reason="test cell 'test_kernels' deleted",
         note="a deleted test cell is restored from the assignment")
     nb = replace(replace(full(), "kernels", WRONG_SOBEL), "test_kernels", "print('all good')")
-    add("edittest_a1_kernels_channels.ipynb", nb, "graded", points=FULL_POINTS - POINTS["test_kernels"] - POINTS["test_responses"],
-        reason="test cell 'test_kernels' edited", note="an edited test cell is restored: the wrong kernels still fail")
+    add("edittest_a1_kernels_channels.ipynb", nb, "graded", points=FULL_POINTS - SOBEL_X - RESPONSES,
+        reason="test cell 'test_kernels' edited", note="an edited test cell is restored: the wrong sobel_x (and the responses made with it) still fail")
     nb = full()
     nb.cells.append(copy.deepcopy(cell(nb, "test_conv2d_by_hand")))
     nb.cells[-1].id = "corpus-dup"
@@ -194,22 +199,22 @@ def cases() -> dict[str, tuple[object, dict]]:
     t = cell(nb, "test_kernels")
     t.cell_type = "markdown"
     del t["outputs"], t["execution_count"]
-    add("mdtest_a1_kernels_channels.ipynb", nb, "graded", points=FULL_POINTS - POINTS["test_kernels"] - POINTS["test_responses"],
+    add("mdtest_a1_kernels_channels.ipynb", nb, "graded", points=FULL_POINTS - SOBEL_X - RESPONSES,
         reason="markdown", note="a test cell turned into markdown to switch it off")
     nb = replace(full(), "line_image", "image = torch.zeros(1, 15, 15)")
     replace(nb, "responses", "responses = torch.zeros(3, 13, 13)\nblind_to_vertical_line = 'sobel_y'")
-    add("editlocked_a1_kernels_channels.ipynb", nb, "graded", points=FULL_POINTS - POINTS["test_responses"],
+    add("editlocked_a1_kernels_channels.ipynb", nb, "graded", points=FULL_POINTS - RESPONSES,
         reason="locked cell 'line_image' edited", note="a locked cell edited so that zeros pass: restored")
     add("colab_a1_kernels_channels.ipynb", colab(full()), "graded", points=FULL_POINTS, reason="nbgrader metadata missing",
         note="an honest notebook saved by Colab (metadata and ids stripped)")
     partial = as_handed_in(nbformat.read(SOURCE_NB, as_version=4), WRONG[A]["partial"])
-    add("colabpartial_a1_kernels_channels.ipynb", colab(partial), "graded", points=5, reason="nbgrader metadata missing",
-        note="Colab-stripped with typical wrong answers: the same 5 points as the sample cy")
+    add("colabpartial_a1_kernels_channels.ipynb", colab(partial), "graded", points=6, reason="nbgrader metadata missing",
+        note="Colab-stripped with typical wrong answers: the same 6 points as the sample cy")
     nb = replace(full(), "kernels", WRONG_SOBEL)
     t = cell(nb, "test_kernels")
     t.metadata.nbgrader.update({"grade_id": "test_kernels_mine", "locked": False, "points": 100})
     cell(nb, "test_channels_in_memory").metadata.nbgrader["points"] = 50
-    add("metachanged_a1_kernels_channels.ipynb", nb, "graded", points=FULL_POINTS - POINTS["test_kernels"] - POINTS["test_responses"],
+    add("metachanged_a1_kernels_channels.ipynb", nb, "graded", points=FULL_POINTS - SOBEL_X - RESPONSES,
         reason="unknown nbgrader cell", note="grade_id renamed, points raised: recognised by text and restored")
     nb = full()
     for ce in nb.cells:
@@ -236,13 +241,14 @@ def cases() -> dict[str, tuple[object, dict]]:
     add(f"twice/{A}.ipynb", full(), "graded", points=FULL_POINTS, note="newer hand-in of the same student")
     add(unicodedata.normalize("NFD", "Zoë Ångström") + f"_{A}.ipynb", full(), "graded", points=FULL_POINTS,
         note="a non-ASCII name written in decomposed form (as macOS does)")
-    add(f"李雷/{A}.ipynb", partial, "graded", points=5, note="a name in another script")
+    add(f"李雷/{A}.ipynb", partial, "graded", points=6, note="a name in another script")
 
     # --- Hostile code ---------------------------------------------------------------------------
-    add("hardcoded_a1_kernels_channels.ipynb", hard_coded(), "graded", points=FULL_POINTS - POINTS["test_conv2d_by_hand"] - POINTS["test_shape_functions"],
-        note="literal answers pass the visible checks and fail the hidden tests")
-    add("patchchecks_a1_kernels_channels.ipynb", replace(full(), "kernels", WRONG_SOBEL + "checks.check_tensor = lambda *a, **k: None"),
-        "flagged", points=0, reason="modifies evalib.checks.check_tensor")
+    add("hardcoded_a1_kernels_channels.ipynb", hard_coded(), "graded",
+        points=FULL_POINTS - POINTS["test_conv2d_by_hand"] - POINTS["test_shape_functions"] - RESPONSES,
+        note="literal answers pass the visible checks and fail the hidden tests; responses made with torch's conv2d earn nothing")
+    add("patchchecks_a1_kernels_channels.ipynb", replace(full(), "kernels", WRONG_SOBEL + "a1.kernels.grade = lambda *a, **k: 2.0"),
+        "flagged", points=0, reason="modifies evalib.exercises.a1.kernels.grade")
     add("patchnumpy_a1_kernels_channels.ipynb", prepend(full(), "kernels", "import numpy as np\nnp.allclose = lambda *a, **k: True"),
         "flagged", points=0, reason="modifies numpy.allclose")
     add("patchtorch_a1_kernels_channels.ipynb", replace(full(), "conv2d_by_hand",
@@ -252,20 +258,22 @@ def cases() -> dict[str, tuple[object, dict]]:
         "flagged", points=0, reason="builtins")
     add("shadowstr_a1_kernels_channels.ipynb", replace(full(), "responses",
         "responses = None\nclass _Yes(str):\n    def __ne__(self, other):\n        return False\ndef str(value):\n    return _Yes('sobel_y')\n"
-        "blind_to_vertical_line = 'no idea'"), "flagged", points=0, reason="rebinds 'str'")
+        "blind_to_vertical_line = 'no idea'"), "graded", points=FULL_POINTS - POINTS["test_responses"],
+        note="a str that lies: the checks read answers as plain data and never call the notebook's str, so it earns nothing")
     add("shadowchecks_a1_kernels_channels.ipynb", append(full(), "conv2d_by_hand",
-        "class checks:\n    def __getattr__(self, name):\n        return lambda *a, **k: None\nchecks = checks()"),
-        "flagged", points=0, reason="rebinds 'checks'")
+        "class a1:\n    def __getattr__(self, name):\n        return lambda *a, **k: None\na1 = a1()"),
+        "flagged", points=0, reason="rebinds 'a1'")
     add("ipyhook_a1_kernels_channels.ipynb", replace(release(), "conv2d_by_hand",
         "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'] if any('check' in l for l in lines) else lines)"),
         "flagged", points=0, reason="input_transformers_post", note="turns every test cell into 'pass'")
     add("sysmodules_a1_kernels_channels.ipynb", prepend(full(), "kernels",
-        "import sys\nsys.modules['evalib.checks'].check_number = lambda *a, **k: None"), "flagged", points=0, reason="sys.modules")
+        "import sys\nsys.modules['evalib.exercises.a1_kernels_channels'].weights_49.grade = lambda *a, **k: 1.0"),
+        "flagged", points=0, reason="sys.modules")
     add("setattr_a1_kernels_channels.ipynb", prepend(full(), "kernels", "setattr(torch, 'allclose', lambda *a, **k: True)"),
         "flagged", points=0, reason="setattr")
     add("exec_a1_kernels_channels.ipynb", prepend(full(), "kernels", "exec('torch.allclose = lambda *a, **k: True')"),
         "flagged", points=0, reason="exec")
-    add("reload_a1_kernels_channels.ipynb", prepend(full(), "kernels", "import importlib\nimportlib.reload(checks)"),
+    add("reload_a1_kernels_channels.ipynb", prepend(full(), "kernels", "import importlib\nimportlib.reload(a1)"),
         "flagged", points=0, reason="importlib.reload")
     add("readsource_a1_kernels_channels.ipynb", prepend(full(), "kernels",
         "try:\n    _secret = open('../../../source/a1_kernels_channels/a1_kernels_channels.ipynb').read()\nexcept OSError:\n    _secret = ''"),
