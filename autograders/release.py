@@ -120,9 +120,11 @@ def _values(value: Any) -> list[Any]:
     return [value]
 
 
-def _needles_for(question: str, names: list[str], value: Any) -> list[Needle]:
+def _needles_for(question: str, names: list[str], value: Any, noun: str = "") -> list[Needle]:
     out: list[Needle] = []
     name_alternatives = "|".join(re.escape(n) for n in names)
+    if noun and isinstance(value, int) and not isinstance(value, bool):  # "99 convolutions", "10 stacked 3x3 layers"
+        out.append(Needle(question, rf"\b{value}\s+(?:[\w-]+\s+){{0,2}}{re.escape(noun)}\b", regex=True))
     if isinstance(value, bool) or value is None:
         return out
     if isinstance(value, str):
@@ -168,8 +170,12 @@ def closed_answers(assignment: str, folder: Path | None = None) -> list[Needle]:
         q = find_question(cell.grade_id, assignment)
         names = list(q.names) + list(q.aliases)
         hidden = cell.hidden
-        for value in _values(hidden.get("key")):
-            needles += _needles_for(q.id, names, value)
+        for part, view in q._hidden(hidden).items():
+            what = str(getattr(q._part(part), "what", ""))
+            noun = what.split()[-1] if what.endswith("s") and " of " in what else ""
+            if view.has_key:
+                for value in _values(view.value):
+                    needles += _needles_for(q.id, names, value, noun)
         cases = hidden.get("cases")
         groups = cases.values() if isinstance(cases, dict) else [cases or []]
         for group in groups:

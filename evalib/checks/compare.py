@@ -2,14 +2,14 @@
 rules that explain a wrong chain or plan without knowing the right one.
 
 The canonical form of an answer is a short string that two equal answers share
-(``99``, ``99.0`` and ``"99 times"`` all give ``"99"``). A practice release
+(``42``, ``42.0`` and ``"42 times"`` all give ``"42"``). A practice release
 ships only salted digests of canonical forms, so its checks can say right or
 wrong without holding the answer.
 
->>> canonical(99.0) == canonical(99), canonical((45, 47)), canonical(0.04811252243)
-(True, '[45,47]', '0.0481125')
->>> d = digest("salt", "test_n_convs_199", "", canonical(99))
->>> d == digest("salt", "test_n_convs_199", "", canonical("99")), d == digest("pepper", "test_n_convs_199", "", "99")
+>>> canonical(42.0) == canonical(42), canonical((12, 34)), canonical(0.0123456789)
+(True, '[12,34]', '0.0123457')
+>>> d = digest("salt", "test_count", "", canonical(42))
+>>> d == digest("salt", "test_count", "", canonical("42")), d == digest("pepper", "test_count", "", "42")
 (True, False)
 >>> expand_chain("9x9 > 7x7 > ... > 1x1")
 [9, 7, 5, 3, 1]
@@ -42,8 +42,8 @@ def canonical(value: Any) -> str:
     """A short text that equal answers share: whole floats as ints, floats to 6 significant digits,
     sequences as ``[a,b]``, text folded to lower case with single spaces.
 
-    >>> canonical([3, 5.0, "MP"]), canonical(" Sobel_Y "), canonical(True)
-    ('[3,5,"mp"]', 'sobel_y', 'true')
+    >>> canonical([3, 5.0, "MP"]), canonical(" Some_Name "), canonical(True)
+    ('[3,5,"mp"]', 'some_name', 'true')
     """
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -92,7 +92,7 @@ def close(a: Any, b: Any, rel: float = 1e-6, abs_tol: float = 1e-9) -> bool:
 def same(a: Any, b: Any) -> bool:
     """Plain values equal, numbers compared with :func:`close`, sequences item by item.
 
-    >>> same((45, 47), [45, 47]), same([3, 5], [3, 5, 6]), same("c", "c")
+    >>> same((12, 34), [12, 34]), same([3, 5], [3, 5, 6]), same("c", "c")
     (True, False, True)
     """
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
@@ -125,10 +125,10 @@ def expand_chain(text: str) -> list[int]:
 def spellings(value: Any) -> list[str]:
     """Ways an answer could be written out in a file, for scans that make sure it is not.
 
-    >>> spellings(1179648)
-    ['1179648', '1,179,648', '1_179_648']
-    >>> spellings((45, 47))[:3]
-    ['(45, 47)', '[45, 47]', '45x47']
+    >>> spellings(1234567)
+    ['1234567', '1,234,567', '1_234_567']
+    >>> spellings((12, 34))[:3]
+    ['(12, 34)', '[12, 34]', '12x34']
     """
     if isinstance(value, bool) or value is None:
         return []

@@ -419,7 +419,7 @@ def computed_with(name: str, assignment: str, cells: Sequence[str] | None = None
     not held against it. Outside IPython and without ``cells`` it finds nothing.
 
     >>> import evalib
-    >>> cells = ["import evalib", "n = len(evalib.shrink_chain(199)) - 1"]
+    >>> cells = ["import evalib", "n = len(evalib.shrink_chain(31)) - 1"]
     >>> computed_with("n", "a2_receptive_field", cells, {"evalib": evalib})
     ['evalib.shrink_chain']
     >>> computed_with("n", "a2_receptive_field", ["n = 4"], {})

@@ -5,8 +5,8 @@ rebuilds) and returns a :class:`Reading`: the answer in one canonical form, a
 short quote of what was written, and, when it cannot be read, why and how to
 write it. Readers never compare with a right answer; they only read.
 
->>> read_number("99 times").value, read_number(99.0).value, read_number("1,179,648").value
-(99, 99, 1179648)
+>>> read_number("42 times").value, read_number(42.0).value, read_number("1,234,567").value
+(42, 42, 1234567)
 >>> read_choice("(B)", {"a": "one pixel", "b": "a pixel on every side"}).value
 'b'
 >>> read_choice("b is my answer", {"a": "one pixel", "b": "a pixel on every side"}).problem
@@ -70,8 +70,8 @@ class Reading:
 def shorten(value: Any, limit: int = 80) -> str:
     """A one-line quote of ``value``, at most ``limit`` characters.
 
-    >>> shorten("199x199 > 197x197\\n> 195x195", 20)
-    '199x199 > 197x197...'
+    >>> shorten("31x31 > 29x29\\n> 27x27 > 25x25", 20)
+    '31x31 > 29x29 > 2...'
     """
     if isinstance(value, str):
         text = value
@@ -126,7 +126,7 @@ def _tensor_scalar(value: Any) -> Any:
 
 
 def read_number(value: Any, what: str = "a number") -> Reading:
-    """A number written as an int, a float, a 0-d tensor or text (``"99"``, ``"99 times"``, ``"1,179,648"``).
+    """A number written as an int, a float, a 0-d tensor or text (``"42"``, ``"42 times"``, ``"1,234,567"``).
 
     Whole floats become ints. Text must hold exactly one number.
 
@@ -278,20 +278,20 @@ def read_name(value: Any, names: Sequence[str]) -> Reading:
 
 
 # ---------------------------------------------------------------------------------------------
-# Sizes: "45x47", (45, 47), "28x28x1"
+# Sizes: "12x34", (12, 34), "28x28x1"
 # ---------------------------------------------------------------------------------------------
 _SIZE_SEP = r"\s*[xX×*]\s*"
 
 
 def read_size(value: Any, dims: int = 2, what: str = "the size") -> Reading:
-    """A size of ``dims`` whole numbers: ``"45x47"``, ``"45 X 47"``, ``(45, 47)``, ``[45, 47]``, ``"(45, 47)"``.
+    """A size of ``dims`` whole numbers: ``"12x34"``, ``"12 X 34"``, ``(12, 34)``, ``[12, 34]``, ``"(12, 34)"``.
 
     ``details["numbers"]`` keeps every number that was written (for hints on a
     wrong count or order).
 
-    >>> read_size("45 x 47").value, read_size([45, 47]).value, read_size("28x28x1", dims=3).value
-    ((45, 47), (45, 47), (28, 28, 1))
-    >>> read_size("45x47x3").problem
+    >>> read_size("12 x 34").value, read_size([12, 34]).value, read_size("28x28x1", dims=3).value
+    ((12, 34), (12, 34), (28, 28, 1))
+    >>> read_size("12x34x3").problem
     'not 2 numbers'
     """
     if is_placeholder(value):
@@ -304,7 +304,7 @@ def read_size(value: Any, dims: int = 2, what: str = "the size") -> Reading:
         for item in items:
             one = read_whole_number(item)
             if not one.ok:
-                return _unreadable(value, "not whole numbers", f"Write {what} as whole numbers, like (45, 47).")
+                return _unreadable(value, "not whole numbers", f"Write {what} as whole numbers, like (12, 34).")
             numbers.append(one.value)
     else:
         one = read_whole_number(value)
@@ -313,7 +313,7 @@ def read_size(value: Any, dims: int = 2, what: str = "the size") -> Reading:
     shown = shorten(value)
     if len(numbers) != dims:
         form = "height x width" if dims == 2 else "height x width x channels"
-        return Reading(None, shown, f"not {dims} numbers", f"Write {what} as {form}, like {'45x47' if dims == 2 else '28x28x1'}.",
+        return Reading(None, shown, f"not {dims} numbers", f"Write {what} as {form}, like {'12x34' if dims == 2 else '28x28x1'}.",
                        details={"numbers": tuple(numbers)})
     return Reading(tuple(numbers), shown, details={"numbers": tuple(numbers)})
 
@@ -386,7 +386,7 @@ def _table_sizes(rows: list[list[str]]) -> list[list[ChainSize]]:
 
 
 def _drop_kernels(tokens: list[ChainSize], seps: list[str], kernel: int | None) -> tuple[list[ChainSize], list[bool]]:
-    """Remove a kernel written between two sizes (``199x199 | 3x3 > 197x197``).
+    """Remove a kernel written between two sizes (``31x31 | 3x3 > 29x29``).
 
     A kxk token counts as the kernel when a bar stands next to it and the sizes on
     either side of it make one convolution step. Returns the tokens kept, and for
@@ -469,12 +469,12 @@ def _chain_from_text(text: str, kernel: int | None) -> tuple[list[ChainSize], st
 def read_chain(value: Any, kernel: int | None = 3) -> Reading:
     """A chain of square sizes from a large image down, in any of the shapes students use.
 
-    Text: sizes ``199x199``, ``199 X 199``, ``199*199`` separated by ``>``, ``->``,
+    Text: sizes ``31x31``, ``31 X 31``, ``31*31`` separated by ``>``, ``->``,
     ``-->``, ``|``, commas or new lines (a trailing arrow is fine); one step per
     line written as a pair; blocks of steps per line, each starting where the last
     ended, with notes such as ``(5 layers)``; numbered lines with the kernel written
-    in (``1. 199x199 | 3x3 > 197x197``); the kernel between sizes
-    (``199*199 | 3*3 | 197*197 ->``); a markdown table with input and output
+    in (``1. 31x31 | 3x3 > 29x29``); the kernel between sizes
+    (``31*31 | 3*3 | 29*29 ->``); a markdown table with input and output
     columns among others. Also a list of sizes (ints, pairs or strings).
 
     ``value`` is the list of side lengths, ``details["sizes"]`` the sizes as

@@ -20,9 +20,9 @@ The same object serves three places:
 ...              wrong={100: "You counted the sizes, not the steps between them."})])
 >>> q.check(100).hint
 'You counted the sizes, not the steps between them.'
->>> q.check("99 times").state
+>>> q.check("42 times").state
 'recorded'
->>> q.judge([{"found": True, "name": "count", "value": "99 times", "made_with": []}], {"key": 99}).state
+>>> q.judge([{"found": True, "name": "count", "value": "42 times", "made_with": []}], {"key": 42}).state
 'correct'
 """
 from __future__ import annotations
@@ -361,7 +361,7 @@ class NamePart(ValuePart):
 
 
 class SizePart(ValuePart):
-    """A size of ``dims`` whole numbers (``"45x47"``, ``(45, 47)``); rules see the tuple."""
+    """A size of ``dims`` whole numbers (``"12x34"``, ``(12, 34)``); rules see the tuple."""
 
     what = "a size"
 
@@ -980,7 +980,7 @@ def _display(outcome: Outcome) -> None:
 def plain_value(value: Any) -> Any:
     """``value`` as the judge sees it: converted to plain data and rebuilt.
 
-    >>> plain_value((45, 47))
-    (45, 47)
+    >>> plain_value((12, 34))
+    (12, 34)
     """
     return from_plain(json.loads(json.dumps(to_plain(value))))

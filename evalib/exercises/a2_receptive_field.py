@@ -6,8 +6,8 @@ the source assignment's hidden tests (and, in a practice release, as salted
 digests). What is here are the questions, the ways answers are read, the
 mistakes each one recognises and their hints.
 
->>> chain_199.check("199x199 > 197x197 > 195x195").hint
-'Your chain stops at 195x195, but another 3x3 convolution still fits: keep going until the next one would not.'
+>>> chain_199.check("from one hundred ninety-nine down to one").message
+'chain_199 cannot be read as a chain of sizes (no sizes found).'
 >>> n_convs_199.check(100).hint.split(":")[0]
 'You counted the sizes in the chain'
 """
