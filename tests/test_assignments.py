@@ -42,6 +42,29 @@ def test_nbgrader_cells(name):
     assert any("### BEGIN HIDDEN TESTS" in c.source for c in tests)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_every_test_cell_names_its_question_and_the_key_is_data(name):
+    """One question object per graded test cell, under the cell's grade id; the hidden part is one grade() call
+    with literal keyword arguments; the visible part checks the same question with the same answers."""
+    from autograders.source import read_source
+    from evalib.checks.question import questions_of
+
+    source = read_source(name)
+    questions = {q.id: q for q in questions_of(name)}
+    assert set(questions) == {c.grade_id for c in source.tests}
+    short = "a" + name[1]
+    for cell in source.tests:
+        q = questions[cell.grade_id]
+        (call,) = cell.hidden_calls
+        assert call.target == f"{short}.{q.attr}", (cell.grade_id, call.target)
+        assert set(call.hidden) <= {"key", "cases", "notes"} and call.hidden
+        visible = cell.released.strip()
+        assert visible.startswith(f"{short}.{q.attr}.check(") and visible.count("\n") == 0
+        assert list(call.answers) == [a.strip() for a in visible[visible.index("(") + 1:-1].split(",") if a.strip()]
+        assert set(call.answers) <= set(q.names) | set(q.aliases)
+        assert cell.points == q.points, cell.grade_id
+
+
 @pytest.fixture(scope="session")
 def no_nbgrader_env(tmp_path_factory):
     """An environment whose Python cannot import nbgrader (as in Colab)."""
@@ -78,6 +101,12 @@ def test_release_with_solutions_runs_without_nbgrader(name, no_nbgrader_env, tmp
     finally:
         os.environ.clear()
         os.environ.update(old)
-    text = json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"], ensure_ascii=False)
-    assert "✗" not in text
-    assert text.count("✓ correct") >= 3
+    from evalib.checks.outcome import OUTCOME_MIME
+
+    outcomes = {c.metadata["nbgrader"]["grade_id"]: out["data"][OUTCOME_MIME]
+                for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
+                for out in c.get("outputs", []) if OUTCOME_MIME in out.get("data", {})}
+    tests = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
+    assert len(outcomes) == len(tests), "every check shows its outcome"
+    # A graded release's checks: every solution is recorded (well-formed, graded on hand-in), none says "correct".
+    assert {o["state"] for o in outcomes.values()} == {"recorded"}, {k: o["message"] for k, o in outcomes.items()}

@@ -235,3 +235,18 @@ def test_a_practice_key_switches_the_mode_and_progress_counts_checks():
     assert "not part of a graded release" in repr(a2.n_convs_199.solution())
     with pytest.raises(ValueError):
         mode.practice(a2.ASSIGNMENT, "not a key")
+
+
+SUBMODULES = ["evalib.checks." + m for m in ("outcome", "plain", "parse", "compare", "guard", "mode", "question", "probe")] + \
+    ["evalib.exercises." + m for m in ("a1_kernels_channels", "a2_receptive_field", "a3_initialization", "a4_mnist_one_epoch",
+                                       "a5_buggy_code")]
+
+
+@pytest.mark.parametrize("module_name", SUBMODULES)
+def test_the_examples_in_the_docstrings_run(module_name):
+    import doctest
+    import importlib
+
+    module = importlib.import_module(module_name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

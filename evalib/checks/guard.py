@@ -235,7 +235,7 @@ def helpers_off(assignment: str, ops: bool = True) -> Iterator[list[str]]:
     Yields a list that collects the helpers called (as the student would write
     them, ``evalib.shrink_chain``); each call raises :class:`HelperNotAllowed`.
     evalib's flat re-exports are switched off too. Calls made by torch itself
-    (``nn.Conv2d`` initialising its weight) pass through. With ``ops``, a
+    (``nn.Conv2d`` initializing its weight) pass through. With ``ops``, a
     TorchDispatchMode also records the aten operators of :data:`FORBIDDEN_OPS`,
     so aliases and default arguments cannot hide a convolution.
     """

@@ -132,7 +132,7 @@ def _pick(container: Any, part: str, single: bool) -> Any:
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Rule:
-    """A known mistake recognised from the answer alone: ``test(value) -> bool`` and its hint."""
+    """A known mistake recognized from the answer alone: ``test(value) -> bool`` and its hint."""
 
     test: Callable[[Any], bool]
     hint: str
@@ -228,7 +228,7 @@ class ValuePart(Part):
         raise NotImplementedError
 
     def diagnose(self, reading: Reading) -> str | None:
-        """A known mistake recognised without the key (never used for closed questions before grading)."""
+        """A known mistake recognized without the key (never used for closed questions before grading)."""
         for known, hint in self.wrong.items():
             if self.same(reading.value, self.key_value(known)):
                 return hint
@@ -294,7 +294,7 @@ class ValuePart(Part):
 class NumberPart(ValuePart):
     """A number (a count by default): ``99``, ``"99"``, ``99.0``, ``"99 times"``.
 
-    ``wrong`` maps known wrong values to their hints; ``rules`` recognise mistakes
+    ``wrong`` maps known wrong values to their hints; ``rules`` recognize mistakes
     by a test on the value. ``rel`` is the relative tolerance (0: exact).
     """
 

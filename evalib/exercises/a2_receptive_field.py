@@ -4,7 +4,7 @@ Each graded question of the notebook is declared here once; a check cell reads
 ``a2.chain_199.check(chain_199)``. The right answers are not here: they live in
 the source assignment's hidden tests (and, in a practice release, as salted
 digests). What is here are the questions, the ways answers are read, the
-mistakes each one recognises and their hints.
+mistakes each one recognizes and their hints.
 
 >>> chain_199.check("from one hundred ninety-nine down to one").message
 'chain_199 cannot be read as a chain of sizes (no sizes found).'

@@ -94,7 +94,7 @@ stds = Question(
     hints=["The formulas give the variance; the standard deviation is its square root (math.sqrt)."])
 
 
-# --- initialising a weight in place -------------------------------------------------------------------------------
+# --- initializing a weight in place -------------------------------------------------------------------------------
 def _fill_stats(weight: Any, result: Any) -> dict:
     """What filling did to ``weight`` (computed inside the probe's window): changed, returned, mean, std."""
     import torch

@@ -165,7 +165,7 @@ def _form_problem(rows: list) -> str | None:
 
 
 def _size_problem(rows: list) -> str | None:
-    """A mistake in the sizes recognised from the layers' own definition (no key needed)."""
+    """A mistake in the sizes recognized from the layers' own definition (no key needed)."""
     for index, ((_, got_in, got_out, _), (label, kind, k, s, p, c_out)) in enumerate(zip(rows, LECTURE_SPECS)):
         if index == 0 and got_in[:2] != (28, 28):
             if got_in[:2] == (30, 30):
