@@ -102,7 +102,7 @@ def call(function: Any, args: Sequence[Any] = (), kwargs: dict | None = None, as
     ``ok``, ``result``, ``output``, ``error``, ``timeout``, ``helpers``,
     ``not_implemented``, ``seconds``.
 
-    >>> r = call(lambda n: print(n))
+    >>> r = call(lambda n: print(n), (1,))
     >>> r["ok"], r["result"], r["output"]
     (True, None, '1\\n')
     """
