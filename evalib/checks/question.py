@@ -102,6 +102,7 @@ class HiddenPart:
     notes: dict = field(default_factory=dict)
     cases: list[HiddenCase] = field(default_factory=list)
     practice: bool = False
+    extra: dict = field(default_factory=dict)  # what a part keeps besides, in a practice key
 
     @property
     def has_key(self) -> bool:
@@ -539,8 +540,10 @@ class FunctionPart(Part):
                  diagnose: Callable[[Reading, tuple], str | None] | None = None,
                  make_inputs: Callable[[Any], tuple] | None = None, truth: Callable[..., Any] | None = None,
                  timeout: float = 5.0, hidden_about: str = "other inputs", hidden_advice: str = "",
-                 timeout_hint: str = "", label: str | None = None, aliases: Sequence[str] = ()) -> None:
+                 timeout_hint: str = "", label: str | None = None, aliases: Sequence[str] = (),
+                 plain_in_practice: bool = False) -> None:
         super().__init__(name, points, label, aliases)
+        self.plain_in_practice = plain_in_practice  # results compared with a tolerance cannot be checked by digest
         self.examples = tuple(examples)
         self.reader = reader
         self._same = compare
@@ -709,7 +712,9 @@ class FunctionPart(Part):
         cases = []
         for case in hidden.cases:
             stored = None
-            if self.truth is None and case.value is not _MISSING:
+            if self.plain_in_practice:
+                stored = case.value if case.value is not _MISSING else None
+            elif self.truth is None and case.value is not _MISSING:
                 stored = digest(salt, question, self.name, self.canonical(self.key_reader(case.value)))
             cases.append([case.args, stored])
         return {"notes": hidden.notes, "cases": cases}
@@ -792,7 +797,7 @@ class Question:
             plain = part.plain_in_practice
             out[part.name] = HiddenPart(
                 value=data.get("value", _MISSING), digest=data.get("digest"), salt=salt, question=self.id, part=part.name,
-                notes=dict(data.get("notes") or {}), practice=True,
+                notes=dict(data.get("notes") or {}), practice=True, extra=dict(data),
                 cases=[HiddenCase(c[0], c[1], None) if plain else HiddenCase(c[0], _MISSING, c[1])
                        for c in data.get("cases", [])])
         return out

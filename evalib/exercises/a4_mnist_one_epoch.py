@@ -278,12 +278,35 @@ class AnnotationPart(ValuePart):
     def recorded(self, reading: Reading) -> str:
         return f"{self.label} is recorded: {len(reading.value)} layers, read for the {self._aspect}"
 
-    def _judge_reading(self, reading: Reading, hidden: HiddenPart) -> PartOutcome:
-        mine = self._mine(reading)
-        if hidden.has_key and hidden.digest is None and self.aspect == "sizes":
+    @staticmethod
+    def _channels(rows: list) -> list:
+        return [(list(i[2:]), list(o[2:])) for i, o in rows]
+
+    @staticmethod
+    def _sides(rows: list) -> list:
+        return [(list(i[:2]), list(o[:2])) for i, o in rows]
+
+    def practice_data(self, hidden: HiddenPart, salt: str, question: str) -> dict:
+        data = super().practice_data(hidden, salt, question)
+        if self.aspect == "sizes" and hidden.has_key:
+            from ..checks.compare import canonical, digest
+
             key = self.key_value(hidden.value)
-            channels = [(i[2:], o[2:]) for i, o in mine] == [(i[2:], o[2:]) for i, o in key]
-            sides = [(i[:2], o[:2]) for i, o in mine] == [(i[:2], o[:2]) for i, o in key]
+            data["channels"] = digest(salt, question, self.name, canonical(self._channels(key)))
+            data["sides"] = digest(salt, question, self.name, canonical(self._sides(key)))
+        return data
+
+    def _judge_reading(self, reading: Reading, hidden: HiddenPart) -> PartOutcome:
+        from ..checks.compare import canonical, digest
+
+        mine = self._mine(reading)
+        if self.aspect == "sizes" and hidden.practice and "channels" in hidden.extra:
+            channels = digest(hidden.salt, hidden.question, self.name, canonical(self._channels(mine))) == hidden.extra["channels"]
+            sides = digest(hidden.salt, hidden.question, self.name, canonical(self._sides(mine))) == hidden.extra["sides"]
+        elif self.aspect == "sizes" and hidden.has_key and not hidden.practice:
+            key = self.key_value(hidden.value)
+            channels = self._channels(mine) == self._channels(key)
+            sides = self._sides(mine) == self._sides(key)
         else:
             channels = sides = hidden.matches(self, mine)
         share = self.points / 4
@@ -469,7 +492,8 @@ mean_std = Question(
         examples=[Example((0, "example", [2, 1, 2, 2]), [0.625, 0.4841229182759271, 0.5175491695067657],
                           "pixel_mean_std on the two 2x2 images of the question")],
         reader=_pair, compare=_same_stats, make_inputs=lambda spec: (_images(spec),), diagnose=_stats_diagnosis,
-        hidden_about="other images", hidden_advice="Use all the pixels of whatever images it is given."),
+        hidden_about="other images", hidden_advice="Use all the pixels of whatever images it is given.",
+        plain_in_practice=True),
         MeasuredPart(1)],
     hints=["images.double().mean() and .std() over the whole tensor give both numbers.",
            "Measure data.train_images only: never the validation digits."])
