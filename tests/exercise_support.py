@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import nbformat
 
 from autograders.source import read_source, strip_solution_markers
 from evalib.checks.outcome import Outcome
@@ -93,3 +92,19 @@ def score(outcomes: dict[str, Outcome]) -> float:
 
 def max_points(assignment: str) -> float:
     return read_source(assignment).auto_max
+
+
+def solution_outcomes(assignment: str) -> tuple[dict[str, Outcome], dict[str, Outcome]]:
+    """The solution's outcomes: judged with the hidden key, and as a graded release's checks see them."""
+    namespace = run(handed_in(assignment))
+    return judge_all(assignment, namespace), review_all(assignment, namespace)
+
+
+def assert_full_marks_and_an_empty_release(assignment: str, solution: tuple, points: float) -> None:
+    """The solution scores every point and its graded checks only record; the untouched release scores 0."""
+    outcomes, reviews = solution
+    assert {k: o.message for k, o in outcomes.items() if o.state != "correct"} == {}
+    assert score(outcomes) == max_points(assignment) == points
+    assert {o.state for o in reviews.values()} == {"recorded"}
+    empty = judge_all(assignment, run(released(assignment)))
+    assert score(empty) == 0 and {o.state for o in empty.values()} == {"not attempted"}

@@ -250,3 +250,10 @@ def test_the_examples_in_the_docstrings_run(module_name):
     module = importlib.import_module(module_name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_the_guards_and_the_course_list_the_same_assignments():
+    from autograders.course import ASSIGNMENTS
+    from evalib.checks.question import EXERCISE_MODULES
+
+    assert tuple(guard.ASSIGNMENTS) == tuple(ASSIGNMENTS) == tuple(EXERCISE_MODULES)

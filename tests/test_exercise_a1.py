@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from autograders.source import read_source
 from evalib.exercises import a1
-from exercise_support import handed_in, judge_all, max_points, released, review_all, run, score
+from exercise_support import assert_full_marks_and_an_empty_release, handed_in, judge_all, run, solution_outcomes
 
 A = "a1_kernels_channels"
 GX = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
@@ -24,21 +24,11 @@ def judged(q, *answers):
 
 @pytest.fixture(scope="module")
 def solution():
-    namespace = run(handed_in(A))
-    return judge_all(A, namespace), review_all(A, namespace)
+    return solution_outcomes(A)
 
 
 def test_the_solution_scores_full_marks_and_its_checks_only_record(solution):
-    outcomes, reviews = solution
-    assert {k: o.message for k, o in outcomes.items() if o.state != "correct"} == {}
-    assert score(outcomes) == max_points(A) == 13
-    assert {o.state for o in reviews.values()} == {"recorded"}
-
-
-def test_the_untouched_release_scores_nothing():
-    namespace = run(released(A))
-    outcomes = judge_all(A, namespace)
-    assert score(outcomes) == 0 and {o.state for o in outcomes.values()} == {"not attempted"}
+    assert_full_marks_and_an_empty_release(A, solution, 13)
 
 
 # --- the convolution by hand -------------------------------------------------------------------------

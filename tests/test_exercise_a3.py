@@ -9,7 +9,7 @@ import torch
 
 from autograders.source import read_source
 from evalib.exercises import a3
-from exercise_support import handed_in, judge_all, max_points, released, review_all, run, score
+from exercise_support import assert_full_marks_and_an_empty_release, handed_in, judge_all, run, solution_outcomes
 
 A = "a3_initialization"
 
@@ -25,17 +25,11 @@ def part(outcome, name):
 
 @pytest.fixture(scope="module")
 def solution():
-    namespace = run(handed_in(A))
-    return judge_all(A, namespace), review_all(A, namespace)
+    return solution_outcomes(A)
 
 
 def test_the_solution_scores_full_marks_and_the_release_nothing(solution):
-    outcomes, reviews = solution
-    assert {k: o.message for k, o in outcomes.items() if o.state != "correct"} == {}
-    assert score(outcomes) == max_points(A) == 12
-    assert {o.state for o in reviews.values()} == {"recorded"}
-    released_outcomes = judge_all(A, run(released(A)))
-    assert score(released_outcomes) == 0 and {o.state for o in released_outcomes.values()} == {"not attempted"}
+    assert_full_marks_and_an_empty_release(A, solution, 12)
 
 
 def _fans(shape):
