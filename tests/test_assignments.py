@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -11,11 +10,10 @@ import nbformat
 import pytest
 
 from autograders.course import SOURCE, assignment_names
+from autograders.source import HIDDEN_BEGIN, SOLUTION_BEGIN, strip_hidden, strip_solution_markers
 from evalib.course import colab_badge, install_cell_source
 
 NAMES = assignment_names()
-HIDDEN = re.compile(r"\n?### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
-MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.M)
 
 
 def _source(name):
@@ -36,10 +34,10 @@ def test_nbgrader_cells(name):
     assert len(ids) == len(set(ids)), "grade ids must be unique"
     tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
     written = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "markdown"]
-    assert tests and all("### BEGIN SOLUTION" not in c.source for c in tests)
+    assert tests and all(SOLUTION_BEGIN not in c.source for c in tests)
     assert written, "each assignment has at least one written answer graded by a person"
     assert all(c.metadata["nbgrader"]["points"] > 0 for c in tests + written)
-    assert any("### BEGIN HIDDEN TESTS" in c.source for c in tests)
+    assert any(HIDDEN_BEGIN in c.source for c in tests)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -90,7 +88,7 @@ def test_release_with_solutions_runs_without_nbgrader(name, no_nbgrader_env, tmp
     nb = _source(name)
     for cell in nb.cells:
         if cell.cell_type == "code":
-            cell.source = MARKERS.sub("", HIDDEN.sub("\n", cell.source))
+            cell.source = strip_solution_markers(strip_hidden(cell.source))
     nb.cells.insert(2, nbformat.v4.new_code_cell(
         "try:\n    import nbgrader\n    raise SystemExit('nbgrader should not be importable here')\nexcept ImportError:\n    pass"))
     client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
