@@ -137,10 +137,13 @@ class Outcome:
         lines = [f"{_MARK[self.state]} {self.message}"]
         if self.answer is not None:
             lines.append(f"Your answer: {self.answer}")
+        shown: set[str] = set()
         for part in self.parts:
             if part.message:
-                lines.append(f"  {_MARK[part.state]} {part.message}" + (f" {part.hint}" if part.hint else ""))
-        if self.hint:
+                hint = part.hint if part.hint and part.hint not in shown else ""
+                shown.add(part.hint)
+                lines.append(f"  {_MARK[part.state]} {part.message}" + (f" {hint}" if hint else ""))
+        if self.hint and not shown - {""}:
             lines.append(self.hint)
         return "\n".join(lines)
 
@@ -150,13 +153,18 @@ class Outcome:
                 f"<b style='color:{colour}'>{_MARK[self.state]} {html.escape(self.message)}</b>"]
         if self.answer is not None:
             rows.append(f"<br>Your answer: <code>{html.escape(self.answer)}</code>")
+        shown: set[str] = set()
         if self.parts:
             rows.append("<ul style='margin:.2em 0'>")
-            rows += [f"<li style='color:{_COLOUR[p.state]}'>{_MARK[p.state]} {html.escape(p.message)}"
-                     + (f" <i style='color:#222'>{html.escape(p.hint)}</i>" if p.hint else "") + "</li>"
-                     for p in self.parts if p.message]
+            for p in self.parts:
+                if not p.message:
+                    continue
+                hint = p.hint if p.hint and p.hint not in shown else ""
+                shown.add(p.hint)
+                rows.append(f"<li style='color:{_COLOUR[p.state]}'>{_MARK[p.state]} {html.escape(p.message)}"
+                            + (f" <i style='color:#222'>{html.escape(hint)}</i>" if hint else "") + "</li>")
             rows.append("</ul>")
-        if self.hint:
+        if self.hint and not shown - {""}:
             rows.append(f"<br><i>{html.escape(self.hint)}</i>")
         rows.append("</div>")
         return "".join(rows)
