@@ -48,7 +48,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from .sandbox import SLOT_UID_BASE, Report, Resources, Sandbox, SandboxError, check_file_names
+from .sandbox import SLOT_UID_BASE, Report, Resources, Sandbox, SandboxError, check_file_names, die_with_parent
 
 __all__ = ["ForkServer", "ForkServerError", "Limits", "validate_plan"]
 
@@ -568,6 +568,7 @@ def serve(settings: dict) -> None:
                 if pid == 0:
                     code = 0
                     try:
+                        die_with_parent()  # a keeper, and so its kernel, never outlives the server
                         listener.close()
                         null = os.open(os.devnull, os.O_RDONLY)
                         os.dup2(null, 0)  # the client's pipe stays the server's alone
@@ -690,9 +691,16 @@ class ForkServer:
         budget = _finite_seconds(self.limits.budget if budget is None else budget, "budget")
         with self._free:
             self._ensure_running()
-            return self._exchange(steps, files, budget)
+            events = self._exchange(steps, files, budget)
+            if events is None:  # the server died since it was last seen: start it again, once
+                with self._lock:
+                    self._stop()
+                    self._start()
+                events = self._exchange(steps, files, budget)
+            return events or [{"event": "killed", "reason": "could not reach the fork server", "seconds": 0.0}]
 
-    def _exchange(self, steps: list[dict], files: dict[str, bytes], budget: float) -> list[dict]:
+    def _exchange(self, steps: list[dict], files: dict[str, bytes], budget: float) -> list[dict] | None:
+        """The events of one run; None when the server could not be reached at all."""
         started = time.monotonic()
         header = json.dumps({"plan": steps, "budget": budget,
                              "files": [[name, len(data)] for name, data in files.items()]}).encode()
@@ -710,8 +718,8 @@ class ForkServer:
                 for data in files.values():
                     conn.sendall(data)
                 conn.settimeout(None)
-            except OSError as exc:
-                return final(f"could not reach the fork server: {exc}")
+            except OSError:
+                return None
             limits = self.limits
             reader = _LineReader(conn.fileno(), 2 * limits.max_event_bytes, 2 * limits.max_protocol_bytes)
             deadline = started + budget + limits.setup_timeout + limits.interrupt_grace + 60
@@ -723,6 +731,8 @@ class ForkServer:
                 if line is None:
                     return final(f"no answer from the fork server within {deadline - started:.0f} s")
                 if line is _EOF:
+                    if not events:  # accepted by a server that was dying: not reached at all
+                        return None
                     return final("the fork server ended the run without a last event")
                 try:
                     event = _parse(line)

@@ -54,7 +54,9 @@ __all__ = [
     "Sandbox",
     "SandboxError",
     "default_allowlist",
+    "check_file_names",
     "default_denylist",
+    "die_with_parent",
     "python_paths",
 ]
 
@@ -587,11 +589,11 @@ class Sandbox:
         stage = os.path.realpath(self.stage)
         _mount(None, "/", None, _MS_REC | _MS_PRIVATE)  # nothing we mount leaks to the host
         _mount("tmpfs", stage, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=4m,mode=0755")
-        for folder in ("proc", "dev", "dev/shm", INSIDE.lstrip("/")):
+        for folder in ("proc", "dev", "dev/shm", "dev/pts", INSIDE.lstrip("/")):
             os.makedirs(os.path.join(stage, folder), exist_ok=True)
         for name in _DEVICES:
             open(os.path.join(stage, "dev", name), "w").close()
-        for name, text in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+        for name, text in (("fd", "/proc/self/fd"), ("ptmx", "pts/ptmx"), ("stdin", "/proc/self/fd/0"),
                            ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
             os.symlink(text, os.path.join(stage, "dev", name))
         builder = _RootBuilder(stage)
@@ -606,6 +608,9 @@ class Sandbox:
         for name in _DEVICES:
             _mount(f"/dev/{name}", os.path.join(stage, "dev", name), None, _MS_BIND)
             _read_only(os.path.join(stage, "dev", name), recursive=False, nodev=False)
+        # Pseudo-terminals of its own (IPython runs ``!command`` on one): a new devpts instance.
+        _mount("devpts", stage + "/dev/pts", "devpts", _MS_NOSUID | _MS_NOEXEC,
+               f"newinstance,ptmxmode=0666,mode=0600,max=16{',gid=' + str(self.gid) if self.mode == 'root' else ''}")
         self._workdir = work
         covered = sum(1 for _, kind in builder.ops if kind == "cover")
         self.report.applied.append(
@@ -814,6 +819,15 @@ def _clear_capabilities_before_uid_change() -> None:
         lib.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
     lib.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
     _prctl(_PR_SET_SECUREBITS, _SECUREBITS, "lock securebits")
+
+
+def die_with_parent() -> None:
+    """Have the kernel SIGKILL this process when its parent dies (Linux; elsewhere nothing)."""
+    if _LINUX:
+        parent = os.getppid()
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, "parent death signal")
+        if os.getppid() != parent:  # the parent died before the request took hold
+            os._exit(1)
 
 
 def _safe_name(name: str) -> str:
