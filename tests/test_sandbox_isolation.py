@@ -486,3 +486,166 @@ def test_cell_that_ignores_interrupts_is_killed(server):
     assert "cell 0 ran past its 2 s limit and did not stop when interrupted" in events[-1]["reason"]
     assert took < 2 + server.limits.interrupt_grace + 3
     assert not slot_processes()
+
+
+# ----------------------------------------------------------------------------- fallbacks, without the server
+
+def _in_keeper(make_sandbox, target, drop_to: int | None = None, timeout: float = 20) -> dict:
+    """Run ``target()`` (returns JSON data) in a sandbox from a fresh keeper process; the keeper
+    first becomes uid ``drop_to`` when given. Returns the kernel's report and data, and whether
+    the processes it started outlived the sandbox."""
+    import json
+
+    read_end, write_end = os.pipe()
+    keeper = os.fork()
+    if keeper == 0:
+        try:
+            if drop_to is not None:
+                os.setgroups([])
+                os.setresgid(drop_to, drop_to, drop_to)
+                os.setresuid(drop_to, drop_to, drop_to)
+            sandbox = make_sandbox()
+
+            def inside(report):
+                try:
+                    line = json.dumps({"report": report.to_json(), "data": target()})
+                except Exception as exc:  # shown by the assertion below
+                    line = json.dumps({"error": repr(exc)})
+                os.write(write_end, line.encode() + b"\n")
+
+            try:
+                sandbox.start(inside, keep_fds=[write_end])
+            except Exception as exc:
+                os.write(write_end, json.dumps({"error": repr(exc)}).encode() + b"\n")
+            if sandbox.wait(timeout) is None:
+                sandbox.kill()
+                sandbox.wait(10)
+            os.write(write_end, json.dumps({"mode": sandbox.mode}).encode() + b"\n")
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    data = b""
+    while chunk := os.read(read_end, 1 << 16):
+        data += chunk
+    os.close(read_end)
+    os.waitpid(keeper, 0)
+    lines = [json.loads(line) for line in data.splitlines()]
+    assert len(lines) == 2, lines
+    return {**lines[0], **lines[1]}
+
+
+def _look_around() -> dict:
+    import socket as sockets
+
+    found = {"uid": os.getuid(), "pid": os.getpid(), "top": sorted(os.listdir("/")), "cwd": os.getcwd()}
+    try:
+        open("/usr/planted", "w")
+        found["write /usr"] = "written"
+    except OSError as exc:
+        found["write /usr"] = type(exc).__name__
+    try:
+        sockets.create_connection(("127.0.0.1", 9), timeout=1)
+        found["network"] = "open"
+    except OSError as exc:
+        found["network"] = type(exc).__name__
+    fields = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+    found["CapEff"], found["NoNewPrivs"] = fields["CapEff"].strip(), fields["NoNewPrivs"].strip()
+    return found
+
+
+def _spawn_orphan() -> dict:
+    import time as clock
+
+    read_end, write_end = os.pipe()
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.write(write_end, str(os.getpid()).encode())
+            clock.sleep(600)
+        os._exit(0)
+    return {"orphan": int(os.read(read_end, 20))}
+
+
+def _processes_of(uid: int) -> list[str]:
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/status") as status:
+                if next(line for line in status if line.startswith("Uid:")).split()[1] == str(uid):
+                    found.append(entry)
+        except (OSError, StopIteration):
+            pass
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return "zombie" in status.read()
+    except FileNotFoundError:
+        return True
+
+
+def test_without_root_an_unprivileged_user_namespace_does_the_work():
+    """As an unprivileged uid (root's Python under /root is then out of reach: the kernel uses
+    only what this process has imported already)."""
+    import encodings.idna  # noqa: F401  (socket's lazy import)
+
+    from autograders.grading.sandbox import Sandbox
+
+    uid = SLOT_UID_BASE - 1000  # an unprivileged uid that no slot uses
+    import tempfile
+
+    stage = tempfile.mkdtemp(prefix="stage-")
+    os.chown(stage, uid, uid)
+    try:
+        got = _in_keeper(lambda: Sandbox(stage=stage), lambda: {**_look_around(), **_spawn_orphan()}, drop_to=uid)
+    finally:
+        os.rmdir(stage)
+    assert got["mode"] == "userns"
+    data, report = got["data"], got["report"]
+    assert data["uid"] == uid and data["pid"] == 1 and data["cwd"] == "/submission"
+    assert data["write /usr"] == "OSError" and data["network"] == "OSError"
+    assert int(data["CapEff"], 16) == 0 and data["NoNewPrivs"] == "1"
+    assert "root" not in data["top"] and "tmp" not in data["top"]
+    assert any("every slot runs as the grader's uid" in line for line in report["unprotected"])
+    assert any("own PID namespace" in line for line in report["applied"])
+    assert data["orphan"] < 10  # a pid of the sandbox's own namespace, which died with its init
+    assert not _processes_of(uid)
+
+
+def test_without_namespaces_the_report_says_what_is_open_and_orphans_still_die(tmp_path):
+    from autograders.grading.sandbox import Report, Sandbox
+
+    got = _in_keeper(lambda: Sandbox(stage=str(tmp_path), namespaces=False), _spawn_orphan)
+    assert got["mode"] == "none"
+    line = Report.from_json(got["report"]).line()
+    assert "no namespaces (switched off)" in line and "NOT protected:" in line
+    assert f"uid and gid {SLOT_UID_BASE}" in line  # as root it still drops to the slot's uid
+    assert _gone(got["data"]["orphan"])  # found through the child subreaper and killed
+    assert list(tmp_path.iterdir()) == []  # its work folder is removed
+
+
+KEYS = '''
+import ctypes, platform
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+ADD_KEY, KEYCTL = {"x86_64": (248, 250), "aarch64": (217, 219)}[platform.machine()]
+RINGS = (-3, -4, -5)  # the session, user and user-session keyrings
+def plant():
+    return [libc.syscall(ADD_KEY, b"user", b"left-behind", b"secret", 6, ctypes.c_long(r)) > 0 for r in RINGS]
+def search():  # KEYCTL_SEARCH
+    return [libc.syscall(KEYCTL, 10, ctypes.c_long(r), b"user", b"left-behind", 0) > 0 for r in RINGS]
+'''
+
+
+@pytest.mark.skipif(os.uname().machine not in ("x86_64", "aarch64"), reason="system call numbers known for two machines")
+def test_keyrings_are_not_shared_with_the_grader_or_the_next_submission(tmp_path):
+    namespace: dict = {}
+    exec(KEYS, namespace)  # the same calls, from the grader's side
+    # A grader with a session keyring of its own (a login has one), which its children inherit.
+    assert namespace["libc"].syscall(namespace["KEYCTL"], 0, ctypes.c_long(-3), 1) > 0
+    with start_server(tmp_path, slots=1) as server:
+        assert outcome(server, KEYS + "result = plant()") == [True, True, True]
+        assert outcome(server, KEYS + "result = search()") == [False, False, False]
+    assert namespace["search"]() == [False, False, False]

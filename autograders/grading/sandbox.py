@@ -39,9 +39,12 @@ import errno
 import os
 import platform
 import resource
+import select
+import shutil
 import signal
 import site
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Sequence
@@ -70,6 +73,7 @@ INSIDE = "/submission"
 _LINUX = sys.platform.startswith("linux")
 
 _CLONE_NEWNS = 0x00020000
+_CLONE_NEWCGROUP = 0x02000000
 _CLONE_NEWUTS = 0x04000000
 _CLONE_NEWIPC = 0x08000000
 _CLONE_NEWUSER = 0x10000000
@@ -109,6 +113,8 @@ _CAP_VERSION_3 = 0x20080522
 # System call numbers that glibc has no wrapper for, by machine.
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "arm64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
 _SYS_MOUNT_SETATTR = 442  # the same number on every architecture (Linux 5.12 and later)
+_SYS_KEYCTL = {"x86_64": 250, "aarch64": 219, "arm64": 219, "riscv64": 219, "ppc64le": 271, "s390x": 280}
+_KEYCTL_JOIN_SESSION_KEYRING = 1
 
 # Namespace kinds whose count /proc/sys/user limits per user namespace.
 _NAMESPACE_LIMITS = ("user", "mnt", "pid", "net", "ipc", "uts", "cgroup", "time")
@@ -456,6 +462,26 @@ def _address_space_in_use() -> int:
         return 0
 
 
+def _read_all(fd: int, cap: int, timeout: float) -> bytes | None:
+    """Up to ``cap`` bytes from ``fd`` until its end (then closed); None after ``timeout``."""
+    data, deadline = b"", time.monotonic() + timeout
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP)
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not poller.poll(int(left * 1000) + 1):
+                if time.monotonic() >= deadline:
+                    return None
+                continue
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                return data
+            data = (data + chunk)[:cap]
+    finally:
+        os.close(fd)
+
+
 def _descendants(pid: int) -> list[int]:
     """Every process below ``pid`` (through /proc/<pid>/task/*/children)."""
     found, todo = [], [pid]
@@ -495,6 +521,7 @@ class Sandbox:
         files: Mapping[str, bytes] | None = None,
         uid_base: int = SLOT_UID_BASE,
         hostname: str = "sandbox",
+        namespaces: bool = True,
     ):
         self.slot = slot
         self.resources = resources
@@ -505,6 +532,7 @@ class Sandbox:
         check_file_names(self.files)
         self.uid = self.gid = uid_base + slot
         self.hostname = hostname
+        self.namespaces = namespaces  # False: only what works without them (to try the fallback)
         self.pid: int | None = None
         self.mode = "none"  # "root", "userns" or "none": which namespaces the keeper got
         self.report = Report()
@@ -523,33 +551,48 @@ class Sandbox:
         if self.pid is not None:
             raise SandboxError("a sandbox starts once")
         self._isolate()
+        status_read, status_write = os.pipe()  # why entering failed, if it did; closed once inside
         pid = os.fork()
         if pid == 0:  # the sandboxed child
             code = 70
             try:
-                report = self._enter(keep_fds)
+                os.close(status_read)
+                try:
+                    report = self._enter([*keep_fds, status_write])
+                except BaseException as exc:
+                    os.write(status_write, f"{type(exc).__name__}: {exc}".encode(errors="replace")[:1000])
+                    raise
+                os.close(status_write)
                 target(report)
                 code = 0
             except BaseException:  # nothing may unwind into the caller's code
                 pass
             os._exit(code)
         self.pid = pid
+        os.close(status_write)
+        failure = _read_all(status_read, 1000, timeout=60)
+        if failure is None or failure:
+            self.kill()
+            self.wait(10)
+            raise SandboxError(f"entering the sandbox failed: {failure.decode(errors='replace') if failure else 'timed out'}")
         return pid
 
     def _isolate(self) -> None:
         applied, missing = self.report.applied, self.report.unprotected
         root = _LINUX and os.geteuid() == 0
-        flags = _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWNET | _CLONE_NEWIPC | _CLONE_NEWUTS
-        reason = ""
-        if root:
+        linux = _LINUX and self.namespaces
+        flags = _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWNET | _CLONE_NEWIPC | _CLONE_NEWUTS | _CLONE_NEWCGROUP
+        reason = "" if self.namespaces else "switched off"
+        if root and linux:
             try:
                 _unshare(flags)
                 self.mode = "root"
             except OSError as exc:
                 reason = str(exc)
-        if _LINUX and self.mode == "none":
+        if linux and self.mode == "none":
             uid, gid = os.geteuid(), os.getegid()
             try:
+                _prctl(_PR_SET_DUMPABLE, 1, "dumpable")  # /proc/self/*_map belong to us only then
                 _unshare(_CLONE_NEWUSER | flags)
                 _write("/proc/self/setgroups", "deny")
                 _write("/proc/self/uid_map", f"{uid} {uid} 1")
@@ -567,15 +610,13 @@ class Sandbox:
             self._workdir = self._plain_workdir()
             return
         applied.append("own PID namespace (its init's death ends every descendant)")
-        applied.append("own mount, network (no network at all), IPC and UTS namespaces")
+        applied.append("own mount, network (no network at all), IPC, UTS and cgroup namespaces")
         try:
             self._build_root()
         except (OSError, SandboxError) as exc:
             raise SandboxError(f"could not build the sandbox's root: {exc}") from exc
 
     def _plain_workdir(self) -> str:
-        import tempfile
-
         base = self.stage or tempfile.gettempdir()
         work = tempfile.mkdtemp(prefix=f"work-{self.slot}-", dir=base)
         self._populate(work)
@@ -690,8 +731,6 @@ class Sandbox:
             time.sleep(0.005)
 
     def _remove_workdir(self) -> None:
-        import shutil
-
         if self._workdir and self.mode == "none":
             shutil.rmtree(self._workdir, ignore_errors=True)
 
@@ -722,6 +761,8 @@ class Sandbox:
         _limit(resource.RLIMIT_CORE, 0)
         applied.append(f"limits: {memory >> 20} MB address space and {res.open_files} open files per process, "
                        f"files up to {res.file_mb} MB, {res.processes} processes, no core dumps")
+        if _LINUX:
+            self._first_to_go(report)
         self._drop_privileges(report)
         if _LINUX:
             _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, "parent death signal")
@@ -729,13 +770,20 @@ class Sandbox:
         os.environ.clear()
         os.environ.update({"HOME": home, "TMPDIR": os.path.join(os.getcwd(), "tmp"), "USER": "student",
                            "LOGNAME": "student", "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"})
-        import tempfile
-
         tempfile.tempdir = None  # computed again from TMPDIR
         missing.append("CPU time (only the time budget bounds it)")
         missing.append("total memory (limited per process, not per sandbox)")
         missing.append("system calls are not filtered (no seccomp)")
         return report
+
+    def _first_to_go(self, report: Report) -> None:
+        """Make this process and its descendants the first the kernel's OOM killer picks."""
+        locked = "CapEff" in (fields := _status_fields()) and int(fields["CapEff"], 16) >> 24 & 1  # CAP_SYS_RESOURCE
+        try:
+            _write("/proc/self/oom_score_adj", "1000")
+        except OSError:
+            return
+        report.applied.append("first in line for the out-of-memory killer" + ("" if locked else " (it may lower that)"))
 
     def _switch_root(self, stage: str, report: Report) -> None:
         os.chdir(stage)
@@ -770,7 +818,7 @@ class Sandbox:
         else:
             missing.append(f"runs as the grader's uid {os.getuid()} with its file rights")
         own_ns = self.mode == "userns"
-        if not own_ns:
+        if not own_ns and self.namespaces:
             try:
                 _unshare(_CLONE_NEWUSER)
                 _write("/proc/self/setgroups", "deny")
@@ -802,6 +850,13 @@ class Sandbox:
         _clear_capabilities()
         _prctl(_PR_SET_NO_NEW_PRIVS, 1, "no_new_privs")
         _prctl(_PR_SET_DUMPABLE, 1, "dumpable")
+        # The session keyring is inherited: a key added to the grader's would reach later kernels.
+        keyctl = _SYS_KEYCTL.get(platform.machine())
+        if keyctl is not None and _lib().syscall(ctypes.c_long(keyctl), ctypes.c_int(_KEYCTL_JOIN_SESSION_KEYRING),
+                                                 ctypes.c_char_p(None)) >= 0:
+            applied.append("a new session keyring")
+        else:
+            missing.append("the grader's session keyring is shared")
         left = _capabilities_left()
         locked = _lib().prctl(_PR_GET_SECUREBITS, 0, 0, 0, 0) == _SECUREBITS
         if not left:
