@@ -543,11 +543,17 @@ def serve(settings: dict) -> None:
     listener.listen(64)
     free = set(range(settings["slots"]))
     keepers: dict[int, int] = {}  # pid -> slot
+    wake_read, wake_write = os.pipe()  # a keeper's exit wakes the loop up
+    os.set_blocking(wake_read, False)
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
     sys.stdout.write(f"ready {os.getpid()}\n")
     sys.stdout.flush()
     poller = select.poll()
-    poller.register(listener.fileno(), select.POLLIN)
+    poller.register(wake_read, select.POLLIN)
     poller.register(0, select.POLLIN | select.POLLHUP)
+    listening = False
     try:
         while not stop:
             while keepers:
@@ -558,7 +564,17 @@ def serve(settings: dict) -> None:
                 if not pid:
                     break
                 free.add(keepers.pop(pid))
-            ready = {fd for fd, _ in poller.poll(50)}
+            if bool(free) != listening:  # accept only while a slot is free
+                (poller.register if free else poller.unregister)(listener.fileno())
+                listening = bool(free)
+            ready = {fd for fd, _ in poller.poll(1000)}
+            if wake_read in ready:
+                while True:
+                    try:
+                        if not os.read(wake_read, 4096):
+                            break
+                    except BlockingIOError:
+                        break
             if 0 in ready and not os.read(0, 4096):
                 break  # the client is gone
             if listener.fileno() in ready and free:
@@ -569,11 +585,15 @@ def serve(settings: dict) -> None:
                     code = 0
                     try:
                         die_with_parent()  # a keeper, and so its kernel, never outlives the server
+                        signal.set_wakeup_fd(-1)
+                        for number in (signal.SIGCHLD, signal.SIGTERM):
+                            signal.signal(number, signal.SIG_DFL)
                         listener.close()
+                        os.close(wake_read)
+                        os.close(wake_write)
                         null = os.open(os.devnull, os.O_RDONLY)
                         os.dup2(null, 0)  # the client's pipe stays the server's alone
                         os.close(null)
-                        signal.signal(signal.SIGTERM, signal.SIG_DFL)
                         _keep(conn, slot, settings)
                     except BaseException:
                         code = 1
