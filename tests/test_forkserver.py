@@ -49,6 +49,22 @@ def test_a_plan_runs_cells_and_probes_in_order(server):
     assert probes["count"] >= 4  # the shell numbers its cells as a notebook's kernel does
 
 
+def test_what_course_notebooks_do_works_inside(server):
+    events = server.run([
+        cell(0, "%matplotlib inline\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots()\n"
+                "ax.plot([1, 2, 3])\nplt.show()"),
+        cell(1, "import torch\nfrom torch.utils.data import DataLoader, TensorDataset\n"
+                "data = TensorDataset(torch.arange(40.).view(-1, 1))\n"
+                "total = sum(b[0].sum().item() for b in DataLoader(data, batch_size=8, num_workers=2))"),
+        cell(2, "from tqdm.auto import tqdm\nfor _ in tqdm(range(3)):\n    pass"),
+        cell(3, "import tempfile, os\nwith tempfile.NamedTemporaryFile() as f:\n    where = os.path.dirname(f.name)"),
+        read("total"),
+        read("where"),
+    ])
+    assert [e.get("status") for e in events[1:5]] == ["ok"] * 4, events
+    assert events[5]["data"] == sum(range(40)) and events[6]["data"] == "/submission/tmp"
+
+
 def test_output_on_stderr_costs_nothing(server):
     source = '''
 import sys, warnings

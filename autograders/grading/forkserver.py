@@ -53,6 +53,9 @@ from .sandbox import SLOT_UID_BASE, Report, Resources, Sandbox, SandboxError, ch
 __all__ = ["ForkServer", "ForkServerError", "Limits", "validate_plan"]
 
 _HEADER = struct.Struct("!I")
+#: Imported by the server when installed: notebooks that plot then start warm too (pyplot alone
+#: costs about a second, most of it the font list).
+_WARM_IF_PRESENT = ("matplotlib.pyplot", "matplotlib_inline.backend_inline")
 _MAX_HEADER = 64 << 20
 
 
@@ -420,10 +423,17 @@ def _new_shell():
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
+    class GradingShell(InteractiveShell):
+        """A notebook's shell without a front end: ``%matplotlib inline`` asks for no event loop."""
+
+        def enable_gui(self, gui=None):
+            if gui not in (None, "inline"):
+                raise RuntimeError(f"no {gui} event loop while grading")
+
     config = Config()
     config.HistoryManager.enabled = False  # no sqlite file and no history thread
     config.InteractiveShell.colors = "NoColor"
-    return InteractiveShell.instance(config=config)
+    return GradingShell.instance(config=config)
 
 
 def _run_step(shell, step: dict, limits: Limits) -> dict:
@@ -519,6 +529,11 @@ def _preload(settings: dict) -> None:
         raise ForkServerError(f"evalib came from {where}, not from {package}")
     for name in settings.get("preload", []):
         importlib.import_module(name)
+    for name in _WARM_IF_PRESENT:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
 
 
 def _threads() -> int:
