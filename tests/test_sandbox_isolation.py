@@ -649,3 +649,22 @@ def test_keyrings_are_not_shared_with_the_grader_or_the_next_submission(tmp_path
         assert outcome(server, KEYS + "result = plant()") == [True, True, True]
         assert outcome(server, KEYS + "result = search()") == [False, False, False]
     assert namespace["search"]() == [False, False, False]
+
+
+def test_the_graders_environment_does_not_reach_kernels(tmp_path, monkeypatch):
+    monkeypatch.setenv("LMS_API_TOKEN", "tok-123-secret")
+    with start_server(tmp_path, slots=1) as server:
+        seen = outcome(server, '''
+import os
+with open("/proc/self/environ", "rb") as f:
+    initial = f.read()
+stack = b""
+for line in open("/proc/self/maps"):
+    if line.rstrip().endswith("[stack]"):
+        start, end = (int(x, 16) for x in line.split()[0].split("-"))
+        with open("/proc/self/mem", "rb") as mem:
+            mem.seek(start)
+            stack = mem.read(end - start)
+result = [b"tok-123" in initial, b"tok-123" in stack, "LMS_API_TOKEN" in os.environ]
+''')
+    assert seen == [False, False, False]

@@ -53,6 +53,8 @@ from .sandbox import SLOT_UID_BASE, Report, Resources, Sandbox, SandboxError, ch
 __all__ = ["ForkServer", "ForkServerError", "Limits", "validate_plan"]
 
 _HEADER = struct.Struct("!I")
+#: What the server keeps of the caller's environment (plus ``env`` given to :class:`ForkServer`).
+_SERVER_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "LD_LIBRARY_PATH")
 #: Imported by the server when installed: notebooks that plot then start warm too (pyplot alone
 #: costs about a second, most of it the font list).
 _WARM_IF_PRESENT = ("matplotlib.pyplot", "matplotlib_inline.backend_inline")
@@ -394,6 +396,11 @@ def _keep(conn: socket.socket, slot: int, settings: dict) -> None:
     except OSError:  # the client went away: nobody wants this run any more
         sandbox.kill()
         sandbox.wait(30)
+    except Exception as exc:  # a fault of the keeper itself: end the kernel, say what happened
+        sandbox.kill()
+        sandbox.wait(30)
+        send({"event": "killed", "reason": f"the keeper failed: {type(exc).__name__}: {exc}"[:500],
+              "seconds": round(time.monotonic() - started, 3)})
 
 
 # ----------------------------------------------------------------------------- the kernel
@@ -483,6 +490,7 @@ def _kernel(plan: list[dict], fd: int, report: Report, limits: Limits) -> None:
         "TORCHINDUCTOR_CACHE_DIR": os.path.join(tmp, "torchinductor"), "TRITON_CACHE_DIR": os.path.join(tmp, "triton"),
     })
     sys.dont_write_bytecode = True
+    sys.path.insert(0, "")  # the notebook's folder, as in a Jupyter kernel: its own modules import
     sys.stdin = open(0, "r", closefd=False)
     sys.stdout = open(1, "w", closefd=False, encoding="utf-8", errors="replace")
     sys.stderr = open(2, "w", closefd=False, encoding="utf-8", errors="replace")
@@ -650,7 +658,7 @@ class ForkServer:
     def __init__(self, evalib_path: str | os.PathLike, slots: int = 1, limits: Limits = Limits(), *,
                  allow: Iterable[str] = (), deny: Iterable[str] = (), preload: Iterable[str] = (),
                  probe_modules: Sequence[str] = ("evalib",), uid_base: int = SLOT_UID_BASE,
-                 python: str | None = None, start_timeout: float = 180.0):
+                 python: str | None = None, start_timeout: float = 180.0, env: Mapping[str, str] | None = None):
         if slots < 1:
             raise ValueError("slots: at least 1")
         self.package = _package_dir(evalib_path)
@@ -658,6 +666,7 @@ class ForkServer:
         self.probe_modules = tuple(probe_modules)
         self.python = python or sys.executable
         self.start_timeout = start_timeout
+        self.env = dict(env or {})  # more environment for the server (and so every kernel)
         self.state = tempfile.mkdtemp(prefix="forkserver-")
         os.mkdir(os.path.join(self.state, "stage"))
         self.settings = {
@@ -679,8 +688,11 @@ class ForkServer:
 
     def _start(self) -> None:
         root = str(Path(__file__).resolve().parents[2])  # the folder holding the autograders package
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+        # Every kernel is a fork of the server and can read the environment it was started with
+        # (/proc/self/environ keeps it whatever os.environ says): only these names pass.
+        env = {name: os.environ[name] for name in _SERVER_ENVIRONMENT if name in os.environ}
+        env.update(self.env)
+        env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
         env.update({"OMP_NUM_THREADS": str(self.limits.threads), "MKL_NUM_THREADS": str(self.limits.threads),
                     "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"})
         if os.path.exists(self.settings["socket"]):
@@ -727,12 +739,12 @@ class ForkServer:
         with self._free:
             self._ensure_running()
             events = self._exchange(steps, files, budget)
-            if events is None:  # the server died since it was last seen: start it again, once
-                with self._lock:
-                    self._stop()
-                    self._start()
+            if events is None:  # not reached: a server that died is started again; one more try
+                time.sleep(0.1)
+                self._ensure_running()
                 events = self._exchange(steps, files, budget)
-            return events or [{"event": "killed", "reason": "could not reach the fork server", "seconds": 0.0}]
+            return events or [{"event": "killed", "reason": "could not reach the fork server: " + self.log_tail(300),
+                               "seconds": 0.0}]
 
     def _exchange(self, steps: list[dict], files: dict[str, bytes], budget: float) -> list[dict] | None:
         """The events of one run; None when the server could not be reached at all."""
