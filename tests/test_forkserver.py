@@ -233,3 +233,25 @@ def test_the_server_comes_back_after_it_dies_and_close_leaves_nothing(tmp_path):
 def test_a_missing_evalib_is_refused(tmp_path):
     with pytest.raises(ForkServerError):
         ForkServer(tmp_path)
+
+
+@pytest.mark.slow
+def test_a_kernel_that_outlives_a_killed_server_is_swept_before_its_slot_is_used_again(tmp_path):
+    server = start_server(tmp_path, slots=1)
+    stay = ("import ctypes, time\nctypes.CDLL(None).prctl(1, 0, 0, 0, 0)  # no parent-death signal\n"
+            "time.sleep(120)")
+    thread = threading.Thread(target=lambda: server.run([cell(0, stay, timeout=200)], budget=200))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not slot_processes(1) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        os.kill(server.pid, signal.SIGKILL)  # its keeper dies with it; the kernel would not
+        time.sleep(0.5)
+        assert slot_processes(1), "the kernel should have outlived its keeper"
+        assert outcome(server, "result = 1") == 1  # a new server sweeps the slot's uid first
+        thread.join(20)
+        assert not slot_processes(1)
+    finally:
+        server.close()

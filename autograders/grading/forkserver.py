@@ -48,7 +48,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from .sandbox import SLOT_UID_BASE, Report, Resources, Sandbox, SandboxError, check_file_names, die_with_parent
+from .sandbox import (SLOT_UID_BASE, Report, Resources, Sandbox, SandboxError, check_file_names, die_with_parent,
+                      sweep_uid)
 
 __all__ = ["ForkServer", "ForkServerError", "Limits", "validate_plan"]
 
@@ -565,6 +566,8 @@ def serve(settings: dict) -> None:
     os.chmod(settings["socket"], 0o600)
     listener.listen(64)
     free = set(range(settings["slots"]))
+    for slot in free:  # kernels an earlier server left behind (see sweep_uid)
+        sweep_uid(settings["uid_base"] + slot)
     keepers: dict[int, int] = {}  # pid -> slot
     wake_read, wake_write = os.pipe()  # a keeper's exit wakes the loop up
     os.set_blocking(wake_read, False)
@@ -581,12 +584,15 @@ def serve(settings: dict) -> None:
         while not stop:
             while keepers:
                 try:
-                    pid, _ = os.waitpid(-1, os.WNOHANG)
+                    pid, status = os.waitpid(-1, os.WNOHANG)
                 except ChildProcessError:
                     break
                 if not pid:
                     break
-                free.add(keepers.pop(pid))
+                slot = keepers.pop(pid)
+                if status != 0:  # a keeper that did not end its run itself: nothing of it may stay
+                    sweep_uid(settings["uid_base"] + slot)
+                free.add(slot)
             if bool(free) != listening:  # accept only while a slot is free
                 (poller.register if free else poller.unregister)(listener.fileno())
                 listening = bool(free)

@@ -61,6 +61,7 @@ __all__ = [
     "default_denylist",
     "die_with_parent",
     "python_paths",
+    "sweep_uid",
 ]
 
 #: uid and gid of slot ``n`` are ``SLOT_UID_BASE + n``: far above the ids of real users and of
@@ -874,6 +875,42 @@ def _clear_capabilities_before_uid_change() -> None:
         lib.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
     lib.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
     _prctl(_PR_SET_SECUREBITS, _SECUREBITS, "lock securebits")
+
+
+def sweep_uid(uid: int, timeout: float = 10) -> bool:
+    """As root: SIGKILL every process whose uid is ``uid``, in any namespace below this one.
+
+    A helper process takes that uid and signals everything it may (``kill(-1)``), until nothing
+    is left; so a slot's uid is free again even when a kernel outlived its keeper. Returns False
+    when this cannot be done (not root, not Linux) or did not finish in ``timeout``.
+    """
+    if not _LINUX or os.geteuid() != 0:
+        return False
+    helper = os.fork()
+    if helper == 0:
+        code = 1
+        try:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            for _ in range(1000):
+                try:
+                    os.kill(-1, signal.SIGKILL)  # never the sender itself
+                except ProcessLookupError:
+                    code = 0
+                    break
+                time.sleep(0.002)
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pid, status = os.waitpid(helper, os.WNOHANG)
+        if pid:
+            return os.waitstatus_to_exitcode(status) == 0
+        time.sleep(0.005)
+    os.kill(helper, signal.SIGKILL)
+    os.waitpid(helper, 0)
+    return False
 
 
 def die_with_parent() -> None:
