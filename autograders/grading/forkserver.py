@@ -25,7 +25,9 @@ Events, one JSON object per line, in this order::
     {"event": "probe", "question": id, "data": ..., "seconds": s}        (+ "error" when it raised)
     {"event": "done", "seconds": s}     or     {"event": "killed", "reason": "...", "seconds": s}
 
-Everything a kernel sends is data it chose: a kernel can only hurt its own result. The client API,
+Everything a kernel sends is data it chose: a kernel can only hurt its own result. Every kernel
+is a fork of the server and could read what the server was started with, so the server gets a
+short allowlisted environment and nothing of any other submission. The client API,
 :class:`ForkServer`, is thread-safe (one connection per call), so a Dask worker can share one.
 """
 from __future__ import annotations

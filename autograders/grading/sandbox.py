@@ -8,24 +8,30 @@ The keeper stays outside, trusted, and can end everything with :meth:`Sandbox.ki
 
 On Linux as root, in this order:
 
-1. keeper: ``unshare`` of mount, PID, network, IPC and UTS namespaces; every mount private;
+1. keeper: ``unshare`` of mount, PID, network, IPC, UTS and cgroup namespaces; every mount
+   private;
 2. keeper: a new root on a small tmpfs, built by ALLOWLIST from read-only bind mounts (the
    system folders ``/usr``, ``/lib*``, ``/bin``, ``/etc``, the Python prefixes and
    site-packages in use, and the paths the caller names); paths the caller denies are covered
    even where an allowed folder holds them; one writable tmpfs of bounded size, the work
    folder (``/submission``: the caller's files, an empty ``HOME`` and ``TMPDIR``);
-   ``/dev`` holds only null, zero, full, random and urandom;
+   ``/dev`` holds only null, zero, full, random, urandom, a devpts instance of its own and
+   ``/dev/shm`` (a folder of the work folder);
 3. child (PID 1 of the new namespace): a fresh ``/proc``, ``pivot_root`` into the new root
    (the old root detached), its own hostname and session, every inherited file descriptor
    closed but those asked for, resource limits (address space, file size, processes, open
-   files, no core dumps);
+   files, no core dumps), first in line for the OOM killer;
 4. child: capability bounding set emptied, securebits locked, then the uid and gid of its slot
    (:data:`SLOT_UID_BASE` + slot: two sandboxes never share a uid, so they cannot signal or
    read each other even outside their namespaces), no supplementary groups, every capability
    cleared;
 5. child: its own user namespace (mapping only that uid), inside which no namespace of any kind
    may be created any more, the capabilities the new namespace grants cleared again, securebits
-   locked, no_new_privs; the result is checked in ``/proc/self/status``.
+   locked, no_new_privs, a new session keyring (the inherited one would carry keys from one
+   submission to the next); the result is checked in ``/proc/self/status``.
+
+Everything is done with system calls (``os`` and ``ctypes``); no external program runs. What
+outlives a keeper that was killed is ended by :func:`sweep_uid`.
 
 Without root the keeper tries an unprivileged user namespace first (the same layers, but every
 slot keeps the caller's uid); without that, or off Linux, only resource limits, a session of
@@ -385,7 +391,7 @@ class _RootBuilder:
             _mount("tmpfs", target, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=16k,nr_inodes=64,mode=0755")
         else:  # a file: a device node on a nodev mount, which nobody can open
             _mount("/dev/null", target, None, _MS_BIND)
-            _mount(None, target, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+            _read_only(target, recursive=False)
         self.ops.append((path, "cover"))
 
 
@@ -483,6 +489,20 @@ def _read_all(fd: int, cap: int, timeout: float) -> bytes | None:
         os.close(fd)
 
 
+def _tasks_of(uid: int) -> int:
+    """Threads of every process whose real uid is ``uid`` (what RLIMIT_NPROC counts)."""
+    count = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = dict(line.split(":", 1) for line in open(f"/proc/{entry}/status") if ":" in line)
+                if int(fields["Uid"].split()[0]) == uid:
+                    count += int(fields.get("Threads", "1"))
+            except (OSError, KeyError, ValueError):
+                pass
+    return count
+
+
 def _descendants(pid: int) -> list[int]:
     """Every process below ``pid`` (through /proc/<pid>/task/*/children)."""
     found, todo = [], [pid]
@@ -545,9 +565,9 @@ class Sandbox:
         """Isolate the calling process, fork the sandboxed child and return its pid.
 
         The child runs ``target(report)`` with the full report once it is inside, then exits;
-        it keeps only the descriptors in ``keep_fds`` (and /dev/null as 0, 1 and 2).
-        Raises :class:`SandboxError` when namespaces were obtained but the root could not be
-        built (nothing has run then).
+        it keeps only the descriptors in ``keep_fds`` (and /dev/null as 0, 1 and 2). Returns once
+        the child is inside. Raises :class:`SandboxError` when the root could not be built or the
+        child could not enter (nothing of ``target`` has run then).
         """
         if self.pid is not None:
             raise SandboxError("a sandbox starts once")
@@ -757,7 +777,9 @@ class Sandbox:
         memory = max(res.memory_mb << 20, floor)
         _limit(resource.RLIMIT_AS, memory)
         _limit(resource.RLIMIT_FSIZE, res.file_mb << 20)
-        _limit(resource.RLIMIT_NPROC, res.processes)
+        # The count is per uid (and user namespace): the grader's own tasks count when they share it.
+        shared = self.mode == "none" and os.geteuid() != 0 and _LINUX
+        _limit(resource.RLIMIT_NPROC, res.processes + (_tasks_of(os.getuid()) if shared else 0))
         _limit(resource.RLIMIT_NOFILE, res.open_files)
         _limit(resource.RLIMIT_CORE, 0)
         applied.append(f"limits: {memory >> 20} MB address space and {res.open_files} open files per process, "
@@ -874,7 +896,7 @@ def _clear_capabilities_before_uid_change() -> None:
     for cap in range(_cap_last() + 1):
         lib.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
     lib.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
-    _prctl(_PR_SET_SECUREBITS, _SECUREBITS, "lock securebits")
+    lib.prctl(_PR_SET_SECUREBITS, _SECUREBITS, 0, 0, 0)  # needs CAP_SETPCAP: the report checks
 
 
 def sweep_uid(uid: int, timeout: float = 10) -> bool:
