@@ -15,10 +15,9 @@ from autograders.grading.sandbox import SLOT_UID_BASE, Resources
 
 ROOT = Path(__file__).resolve().parents[1]
 
-needs_root = pytest.mark.skipif(
-    not (sys.platform.startswith("linux") and os.geteuid() == 0),
-    reason="the full sandbox needs Linux and root (CI has both)",
-)
+ROOT_ON_LINUX = sys.platform.startswith("linux") and os.geteuid() == 0
+SKIP_REASON = "the full sandbox needs Linux and root (CI has both)"
+needs_root = pytest.mark.skipif(not ROOT_ON_LINUX, reason=SKIP_REASON)
 
 #: Small limits, so that bombs and hangs end in seconds.
 TEST_LIMITS = Limits(
@@ -51,6 +50,9 @@ def locked_copy(dest: Path) -> Path:
 
 
 def start_server(dest: Path, slots: int = 2, limits: Limits = TEST_LIMITS) -> ForkServer:
+    """A fork server on a locked copy in ``dest``; skips the test where the full sandbox cannot be had."""
+    if not ROOT_ON_LINUX:
+        pytest.skip(SKIP_REASON)
     return ForkServer(locked_copy(dest), slots=slots, limits=limits)
 
 

@@ -9,10 +9,7 @@ import time
 import pytest
 
 from autograders.grading.forkserver import ForkServer, ForkServerError, validate_plan
-from kernel_runs import TEST_LIMITS, cell, needs_root, outcome, read, slot_processes, start_server
-
-pytestmark = needs_root
-
+from kernel_runs import TEST_LIMITS, cell, outcome, read, slot_processes, start_server
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):

@@ -46,6 +46,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -656,6 +657,14 @@ def _package_dir(path: str | os.PathLike) -> str:
     raise ForkServerError(f"no evalib package at {path}")
 
 
+def _forget(current: dict, state: str) -> None:
+    proc = current.get("server")
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    shutil.rmtree(state, ignore_errors=True)
+
+
 class ForkServer:
     """Client of a warm fork server; ``run`` grades one submission in a fresh sandboxed fork.
 
@@ -687,6 +696,9 @@ class ForkServer:
         self._proc: subprocess.Popen | None = None
         self._free = threading.BoundedSemaphore(slots)
         self._lock = threading.Lock()
+        self._current: dict[str, subprocess.Popen] = {}  # the running server, for the finalizer
+        # A server nobody closes still goes (it also ends by itself when this process ends).
+        self._finalizer = weakref.finalize(self, _forget, self._current, self.state)
         self._start()
 
     @property
@@ -713,6 +725,7 @@ class ForkServer:
                 start_new_session=True)
         finally:
             log.close()
+        self._current["server"] = self._proc
         reader = _LineReader(self._proc.stdout.fileno(), 200, 4096)
         try:
             line = reader.line(self.start_timeout)
@@ -802,6 +815,7 @@ class ForkServer:
     def close(self) -> None:
         """Stop the server (its keepers kill their kernels) and remove its private folder."""
         self._stop()
+        self._finalizer.detach()
         shutil.rmtree(self.state, ignore_errors=True)
 
     def _stop(self) -> None:
