@@ -76,9 +76,9 @@ def outcome(server: ForkServer, source: str, files: dict | None = None, **limits
     return events[2]["data"]
 
 
-def slot_processes(slots: int = 2) -> list[int]:
-    """Processes on this machine that run as a sandbox slot's uid."""
-    uids = {str(SLOT_UID_BASE + n) for n in range(slots)}
+def slot_processes(slots: int = 2, base: int = SLOT_UID_BASE) -> list[int]:
+    """Processes on this machine that run as a sandbox slot's uid (``base`` + slot)."""
+    uids = {str(base + n) for n in range(slots)}
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -93,24 +93,25 @@ def slot_processes(slots: int = 2) -> list[int]:
     return found
 
 
-def running_kernel(slots: int = 2) -> tuple[int, int] | None:
+def running_kernel(slots: int = 2, base: int = SLOT_UID_BASE) -> tuple[int, int] | None:
     """(slot, host pid) of the init process of a running sandbox (a kernel), if there is one."""
-    for pid in sorted(slot_processes(slots)):
+    for pid in sorted(slot_processes(slots, base)):
         try:
             with open(f"/proc/{pid}/status") as status:
                 fields = dict(line.split(":", 1) for line in status if ":" in line)
         except OSError:
             continue
         if fields.get("NSpid", "").split()[-1:] == ["1"]:
-            return int(fields["Uid"].split()[0]) - SLOT_UID_BASE, pid
+            return int(fields["Uid"].split()[0]) - base, pid
     return None
 
 
-def wait_for_kernel(timeout: float = 10) -> tuple[int, int]:
+def wait_for_kernel(server: ForkServer, timeout: float = 10) -> tuple[int, int]:
+    """(slot, host pid) of a kernel of ``server`` once one runs."""
     import time
 
     deadline = time.monotonic() + timeout
-    while (found := running_kernel()) is None and time.monotonic() < deadline:
+    while (found := running_kernel(server.slots, server.uid_base)) is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert found is not None, "no kernel started"
     return found

@@ -140,7 +140,7 @@ def test_the_budget_ends_a_busy_notebook(server):
     assert kinds(events) == ["sandbox", "cell", "killed"]
     assert events[-1]["reason"] == "the notebook ran past its budget of 2 s"
     assert 1.8 < took < 5
-    assert not slot_processes()
+    assert not slot_processes(base=server.uid_base)
 
 
 def test_a_kernel_that_exits_ends_its_run(server):
@@ -167,6 +167,14 @@ def test_slots_run_at_the_same_time(server):
     assert [kinds(r) for r in results] == [["sandbox", "cell", "done"]] * 2
     uids = {e["report"].split("uid and gid ")[1].split()[0] for r in results for e in r if e["event"] == "sandbox"}
     assert len(uids) == 2  # one uid per slot
+
+
+def test_two_servers_on_one_machine_never_share_a_uid(server, tmp_path):
+    with start_server(tmp_path, slots=2) as other:
+        assert {server.uid_base, server.uid_base + 1}.isdisjoint({other.uid_base, other.uid_base + 1})
+        first = outcome(server, "import os\nresult = os.getuid()")
+        second = outcome(other, "import os\nresult = os.getuid()")
+        assert first - server.uid_base in (0, 1) and second - other.uid_base in (0, 1) and first != second
 
 
 LEAVE = '''
@@ -224,7 +232,7 @@ def test_the_server_comes_back_after_it_dies_and_close_leaves_nothing(tmp_path):
     assert not os.path.exists(state)
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
-    assert not slot_processes()
+    assert not slot_processes(base=server.uid_base)
 
 
 def test_a_missing_evalib_is_refused(tmp_path):
@@ -240,15 +248,17 @@ def test_a_kernel_that_outlives_a_killed_server_is_swept_before_its_slot_is_used
     thread = threading.Thread(target=lambda: server.run([cell(0, stay, timeout=200)], budget=200))
     thread.start()
     try:
+        base = server.uid_base
         deadline = time.monotonic() + 10
-        while not slot_processes(1) and time.monotonic() < deadline:
+        while not slot_processes(1, base) and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.5)
         os.kill(server.pid, signal.SIGKILL)  # its keeper dies with it; the kernel would not
         time.sleep(0.5)
-        assert slot_processes(1), "the kernel should have outlived its keeper"
-        assert outcome(server, "result = 1") == 1  # a new server sweeps the slot's uid first
+        assert slot_processes(1, base), "the kernel should have outlived its keeper"
+        assert outcome(server, "result = 1") == 1  # a new server sweeps its slots' uids first
+        assert server.uid_base == base  # the dead server's block is free again
         thread.join(20)
-        assert not slot_processes(1)
+        assert not slot_processes(1, base)
     finally:
         server.close()

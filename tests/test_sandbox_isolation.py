@@ -29,7 +29,7 @@ pytestmark = needs_root
 def server(tmp_path_factory):
     with start_server(tmp_path_factory.mktemp("locked")) as fork_server:
         yield fork_server
-    assert not slot_processes(), "a sandbox left processes behind"
+    assert not slot_processes(base=fork_server.uid_base), "a sandbox left processes behind"
 
 
 TRY_WRITE = '''
@@ -67,7 +67,7 @@ def test_report_lists_every_layer(server):
     assert [e["event"] for e in events] == ["sandbox", "done"]
     line = events[0]["report"]
     assert "\n" not in line and line.startswith("sandbox: ") and "NOT protected:" in line
-    for layer in ("own PID namespace", "network", "new read-only root", f"uid and gid {SLOT_UID_BASE}",
+    for layer in ("own PID namespace", "network", "new read-only root", f"uid and gid {server.uid_base}",
                   "own user namespace, in which no namespace can be created", "no capabilities", "no_new_privs",
                   "securebits locked", "no core dumps"):
         assert layer in line, layer
@@ -97,7 +97,7 @@ except OSError:
     for name in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
         assert int(status[name], 16) == 0, name
     assert status["NoNewPrivs"] == "1"
-    assert status["Uid"] == status["Gid"] and int(status["Uid"]) in (SLOT_UID_BASE, SLOT_UID_BASE + 1)
+    assert status["Uid"] == status["Gid"] and int(status["Uid"]) in (server.uid_base, server.uid_base + 1)
     assert status["groups"] == [] and status["hostname"] == "sandbox"
     for attempt in ("new user namespace", "new mount namespace", "mount", "setuid 0", "chroot"):
         assert status[attempt] is False, attempt
@@ -201,7 +201,7 @@ def test_concurrent_submissions_cannot_see_or_reach_each_other(server):
 
     thread = threading.Thread(target=victim)
     thread.start()
-    victim_slot, victim_pid = wait_for_kernel()
+    victim_slot, victim_pid = wait_for_kernel(server)
     time.sleep(0.3)
     spy = outcome(server, f'''
 import ctypes, os, signal
@@ -224,7 +224,7 @@ result["ptrace"] = libc.ptrace(16, PID, None, None)  # PTRACE_ATTACH
 ''')
     thread.join(20)
     assert spy["proc"] == ["1"]  # its own init, nothing else
-    assert spy["uid"] == SLOT_UID_BASE + 1 - victim_slot  # the other slot's uid
+    assert spy["uid"] == server.uid_base + 1 - victim_slot  # the other slot's uid
     assert spy["root"] in ("FileNotFoundError", "ProcessLookupError") and spy["environ"] in ("FileNotFoundError", "ProcessLookupError")
     assert spy["found"] == []
     assert spy["kill"] == "ProcessLookupError" and spy["ptrace"] == -1
@@ -237,8 +237,8 @@ def test_distinct_slot_uids_cannot_signal_or_read_each_other_outside_namespaces(
     done = threading.Event()
     thread = threading.Thread(target=lambda: (server.run([cell(0, "import time\ntime.sleep(4)")]), done.set()))
     thread.start()
-    slot, target = wait_for_kernel()
-    other = SLOT_UID_BASE + 1 - slot
+    slot, target = wait_for_kernel(server)
+    other = server.uid_base + 1 - slot
     read_end, write_end = os.pipe()
     child = os.fork()
     if child == 0:  # a process with the other slot's uid, in the host's namespaces
@@ -346,14 +346,14 @@ time.sleep(0.2)
     start = time.monotonic()
     events = server.run([cell(0, spawn), cell(1, "x = 1")])
     assert [e["event"] for e in events][1:] == ["cell", "cell", "done"] and time.monotonic() - start < 5
-    assert not slot_processes()
+    assert not slot_processes(base=server.uid_base)
     # The same grandchild, then a kernel that never finishes: the budget ends everything.
     start = time.monotonic()
     events = server.run([cell(0, spawn + "\nwhile True:\n    time.sleep(1)", timeout=100)], budget=3)
     took = time.monotonic() - start
     assert events[-1]["event"] == "killed" and "budget" in events[-1]["reason"], events
     assert 2.5 < took < 3 + 4
-    assert not slot_processes()
+    assert not slot_processes(base=server.uid_base)
 
 
 @pytest.mark.slow
@@ -373,7 +373,7 @@ while True:
     assert events[1]["status"] == "error" and "TimeoutError" in events[1]["error"]
     assert events[2]["status"] == "ok" and events[-1]["event"] == "done"
     assert events[3]["data"] <= server.limits.resources.processes
-    assert not slot_processes()
+    assert not slot_processes(base=server.uid_base)
 
 
 def test_memory_bomb_fails_inside(server):
@@ -485,7 +485,7 @@ def test_cell_that_ignores_interrupts_is_killed(server):
     assert events[-1]["event"] == "killed", events
     assert "cell 0 ran past its 2 s limit and did not stop when interrupted" in events[-1]["reason"]
     assert took < 2 + server.limits.interrupt_grace + 3
-    assert not slot_processes()
+    assert not slot_processes(base=server.uid_base)
 
 
 # ----------------------------------------------------------------------------- fallbacks, without the server

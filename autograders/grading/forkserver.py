@@ -556,11 +556,41 @@ def _threads() -> int:
         return 1
 
 
+#: Slot uids of one server: ``uid_base + block * UID_BLOCK + slot``.
+UID_BLOCK = 1000
+
+
+def _claim_uid_block(base: int, slots: int) -> tuple[int, int | None]:
+    """The first uid of a block no other live server on this machine holds, and the lock's descriptor.
+
+    Servers as root on one machine (several Dask workers) must never share a slot uid: each one
+    holds an exclusive ``flock`` on one block's file for as long as it lives. Without root every
+    slot has the caller's uid anyway.
+    """
+    if slots > UID_BLOCK:
+        raise ForkServerError(f"at most {UID_BLOCK} slots")
+    if not (sys.platform.startswith("linux") and os.geteuid() == 0):
+        return base, None
+    import fcntl
+
+    folder = "/run/evalib-sandbox" if os.path.isdir("/run") else os.path.join(tempfile.gettempdir(), "evalib-sandbox")
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    for block in range(1000):
+        fd = os.open(os.path.join(folder, f"uids-{block}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return base + block * UID_BLOCK, fd
+        except BlockingIOError:
+            os.close(fd)
+    raise ForkServerError("every block of sandbox uids is taken")
+
+
 def serve(settings: dict) -> None:
     """The server's loop (runs in the process :class:`ForkServer` starts)."""
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    settings["uid_base"], _ = _claim_uid_block(settings["uid_base"], settings["slots"])
     _preload(settings)
     if _threads() != 1:
         raise ForkServerError(f"the warm process must stay single-threaded (it has {_threads()} threads)")
@@ -577,7 +607,7 @@ def serve(settings: dict) -> None:
     os.set_blocking(wake_write, False)
     signal.set_wakeup_fd(wake_write)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    sys.stdout.write(f"ready {os.getpid()}\n")
+    sys.stdout.write(f"ready {os.getpid()} {settings['uid_base']}\n")
     sys.stdout.flush()
     poller = select.poll()
     poller.register(wake_read, select.POLLIN)
@@ -693,6 +723,7 @@ class ForkServer:
             "stage": os.path.join(self.state, "stage"), "socket": os.path.join(self.state, "socket"),
         }
         self.report: str | None = None  # the sandbox line of the latest run
+        self.uid_base = uid_base
         self._proc: subprocess.Popen | None = None
         self._free = threading.BoundedSemaphore(slots)
         self._lock = threading.Lock()
@@ -731,9 +762,10 @@ class ForkServer:
             line = reader.line(self.start_timeout)
         except _ProtocolError:
             line = None
-        if not isinstance(line, bytes) or not line.startswith(b"ready "):
+        if not isinstance(line, bytes) or not line.startswith(b"ready ") or len(line.split()) != 3:
             self._stop()
             raise ForkServerError("the fork server did not start: " + self.log_tail())
+        self.uid_base = int(line.split()[2])  # slot n runs as uid_base + n
 
     def log_tail(self, size: int = 2000) -> str:
         try:
