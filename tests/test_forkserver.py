@@ -169,6 +169,7 @@ def test_slots_run_at_the_same_time(server):
     assert len(uids) == 2  # one uid per slot
 
 
+@pytest.mark.slow
 def test_two_servers_on_one_machine_never_share_a_uid(server, tmp_path):
     with start_server(tmp_path, slots=2) as other:
         assert {server.uid_base, server.uid_base + 1}.isdisjoint({other.uid_base, other.uid_base + 1})
@@ -209,6 +210,7 @@ result = {
 '''
 
 
+@pytest.mark.slow
 def test_nothing_carries_over_from_one_submission_to_the_next(tmp_path):
     with start_server(tmp_path, slots=1) as one_slot:
         clean = outcome(one_slot, LOOK)
@@ -221,6 +223,7 @@ def test_nothing_carries_over_from_one_submission_to_the_next(tmp_path):
     assert not {"left.txt", "left", "json.py"} & set(clean["files"])
 
 
+@pytest.mark.slow
 def test_the_server_comes_back_after_it_dies_and_close_leaves_nothing(tmp_path):
     server = start_server(tmp_path, slots=1)
     first = server.pid

@@ -192,6 +192,7 @@ def test_only_the_allowlist_is_visible(server, tmp_path):
     assert set(top) <= {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev", "proc", "submission"} | ways
 
 
+@pytest.mark.slow
 def test_concurrent_submissions_cannot_see_or_reach_each_other(server):
     first: dict = {}
 
@@ -232,6 +233,7 @@ result["ptrace"] = libc.ptrace(16, PID, None, None)  # PTRACE_ATTACH
     assert events[-1]["event"] == "done" and events[1]["status"] == "ok", events
 
 
+@pytest.mark.slow
 def test_distinct_slot_uids_cannot_signal_or_read_each_other_outside_namespaces(server):
     """The second layer: even with a pid in hand, one slot's uid may not touch another slot's kernel."""
     done = threading.Event()
@@ -640,6 +642,7 @@ def search():  # KEYCTL_SEARCH
 
 
 @pytest.mark.skipif(os.uname().machine not in ("x86_64", "aarch64"), reason="system call numbers known for two machines")
+@pytest.mark.slow
 def test_keyrings_are_not_shared_with_the_grader_or_the_next_submission(tmp_path):
     namespace: dict = {}
     exec(KEYS, namespace)  # the same calls, from the grader's side
@@ -651,6 +654,7 @@ def test_keyrings_are_not_shared_with_the_grader_or_the_next_submission(tmp_path
     assert namespace["search"]() == [False, False, False]
 
 
+@pytest.mark.slow
 def test_the_graders_environment_does_not_reach_kernels(tmp_path, monkeypatch):
     monkeypatch.setenv("LMS_API_TOKEN", "tok-123-secret")
     with start_server(tmp_path, slots=1) as server:
