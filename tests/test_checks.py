@@ -273,7 +273,7 @@ def test_loader_hints(small_data, capsys):
     checks.check_loaders(_loaders(), small_data, 0.4, 0.2, batch_size=16)
     assert capsys.readouterr().out.count("✓ correct") == 2
     assert "own mean and std" in fails(checks.check_loaders, _loaders(lambda v: (v - v.mean()) / v.std()), small_data).hint
-    assert "not normalised" in fails(checks.check_loaders, _loaders(lambda v: v), small_data).hint
+    assert "not normalized" in fails(checks.check_loaders, _loaders(lambda v: v), small_data).hint
     assert "published" in fails(checks.check_loaders, _loaders(lambda v: (v - 0.1307) / 0.3081), small_data).hint
     assert "shuffle=True" in fails(checks.check_loaders, _loaders(shuffle=False), small_data).hint
     assert "channel axis" in fails(checks.check_loaders, _loaders(squeeze=True), small_data).hint
