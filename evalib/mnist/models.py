@@ -20,7 +20,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["LECTURE_FORWARD", "LectureNet", "LectureNetFC", "LeanNet", "ClassicNet"]
+# The networks; LECTURE_FORWARD below is text, imported by name where it is needed.
+__all__ = ["LectureNet", "LectureNetFC", "LeanNet", "ClassicNet"]
 
 #: The lecture network's ``forward`` as it was handed out, for reading. ``LectureNet()``
 #: computes the same thing (a test compares the two on the same weights).
