@@ -315,7 +315,7 @@ def test_small_net_budget_reuse_and_outputs(capsys):
 
 
 class _Oracle(torch.nn.Module):
-    """Reads the digit off the (normalised) image: the brightness says the label."""
+    """Reads the digit off the (normalized) image: the brightness says the label."""
 
     def __init__(self, mean, std, wrong_every=0):
         super().__init__()
