@@ -26,7 +26,7 @@ def read(name: str) -> nbformat.NotebookNode:
 
 
 def executed(name: str, timeout: int) -> nbformat.NotebookNode:
-    """``name`` run top to bottom in a fresh kernel, once per test session, with inline figures."""
+    """``name`` run top to bottom in a fresh kernel, once per pytest run, with inline figures."""
     key = (name, timeout)
     if key not in _EXECUTED:
         before = os.environ.get("MPLBACKEND")

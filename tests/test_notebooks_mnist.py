@@ -1,7 +1,7 @@
 """Notebooks 04 and 05: thin, offline, running headless to the lessons' conclusions, and saying
 what their cells print.
 
-Each notebook runs once per session (tests/lesson_checks.py); every test below reads its part of the
+Each notebook runs once per pytest run (tests/lesson_checks.py); every test below reads its part of the
 output. The numbers the text relies on are checked with margins measured over seeds 1 to 4 on one
 machine (one epoch of the lecture network: fixed 87.6 to 91.4 %, buggy 37.4 to 75.4 %), because
 seeded float results differ between CPUs (AVX2 against AVX-512) and between thread counts.

@@ -1,6 +1,6 @@
 """The lecture's networks.
 
-``LectureNet`` is the session's MNIST network, layer for layer (6,379,786
+``LectureNet`` is the lecture's MNIST network, layer for layer (6,379,786
 parameters). With ``final_relu=True`` (the default) it computes exactly what
 the lecture handed out (:data:`LECTURE_FORWARD` is that code, to read);
 ``final_relu=False`` leaves out the ReLU after ``conv7``.
