@@ -8,7 +8,7 @@ silently dropped.
 Hostile input is contained: a zip member with an absolute path, ``..`` or a
 symbolic link is never extracted (and is reported), members are capped in size,
 and symbolic links inside a submissions folder are reported, never followed.
-Names are NFC-normalised, so ``José`` typed on a Mac and on Windows is one student,
+Names are NFC-normalized, so ``José`` typed on a Mac and on Windows is one student,
 and stay readable (letters of any script are kept). Two notebooks from one student
 for one assignment: the newest (modification time, which an LMS zip records per
 member) is graded, ties going to the last in name order; the other is reported.
@@ -141,7 +141,7 @@ def _unpack(source: Path, inbox: Path) -> tuple[Path, list[tuple[str, str]]]:
                 problems.append((shown, f"too large ({member.file_size / 2**20:.0f} MB): not extracted"))
                 continue
             if target.exists():
-                problems.append((shown, "same name as another member (after Unicode normalisation): not extracted"))
+                problems.append((shown, "same name as another member (after Unicode normalization): not extracted"))
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             written = 0

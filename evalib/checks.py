@@ -718,7 +718,7 @@ def hidden_failure(what: str, hint: str = "") -> CheckFailed:
 
 
 # ---------------------------------------------------------------------------
-# MNIST in one epoch: the lecture network annotated, normalised loaders, a small network
+# MNIST in one epoch: the lecture network annotated, normalized loaders, a small network
 # ---------------------------------------------------------------------------
 #: The lecture network (evalib.LectureNet), one entry per layer in the order ``forward`` uses
 #: them: (name, kind, kernel, stride, padding, output channels); a max pool keeps its channels.
@@ -1047,13 +1047,13 @@ def _check_loader(loader: Any, images: "torch.Tensor", labels: "torch.Tensor", m
     if not matches((raw - mean) / std):
         m, s = float(got_x.mean()), float(got_x.std())
         if matches(raw):
-            hint = "The images are not normalised yet: subtract the mean, then divide by the std."
+            hint = "The images are not normalized yet: subtract the mean, then divide by the std."
         elif matches(raw - mean):
             hint = "You subtracted the mean; divide by the std too."
         elif matches(raw / std - mean) or matches((raw - mean) * std):
-            hint = "Normalise as (images - mean) / std: subtract first, then divide."
+            hint = "Normalize as (images - mean) / std: subtract first, then divide."
         elif matches((raw - raw.mean()) / raw.std()):
-            hint = ("These digits are normalised with their own mean and std. Use the mean and std given to make_loaders "
+            hint = ("These digits are normalized with their own mean and std. Use the mean and std given to make_loaders "
                     "(measured on the training digits) for both loaders: new digits must be treated exactly like the training digits.")
         elif matches((raw - 0.1307) / 0.3081):
             hint = "You used MNIST's published constants; use the mean and std given to make_loaders."
@@ -1101,7 +1101,7 @@ def check_loaders(make_loaders: Callable, data: Any, mean: float | None = None, 
     _check_loader(val, data.test_images, data.test_labels, mean, std, None, "the validation loader", what, data.train_images)
     batch = next(iter(train))[0].double()
     passed(f"{len(data.train_labels):,} training digits in batches of {batch_size} (a batch has mean {float(batch.mean()):.2f}, "
-           f"std {float(batch.std()):.2f}) and {len(data.test_labels):,} validation digits, all normalised with the training statistics.")
+           f"std {float(batch.std()):.2f}) and {len(data.test_labels):,} validation digits, all normalized with the training statistics.")
 
 
 def count_parameters(model: Any) -> int:
@@ -1199,7 +1199,7 @@ def check_small_net(model_class: Any, budget: int = 20_000, what: str = "MyNet")
 
 def check_trained_model(model: Any, images: Any, labels: Any, mean: Any, std: Any, target: float = 0.95,
                         budget: int = 20_000, what: str = "your trained model") -> None:
-    """Evaluate ``model`` here on ``images`` (pixels in [0, 1], normalised with ``mean``/``std``) and compare with ``target``."""
+    """Evaluate ``model`` here on ``images`` (pixels in [0, 1], normalized with ``mean``/``std``) and compare with ``target``."""
     import torch
     import torch.nn as nn
 
@@ -1245,7 +1245,7 @@ def check_trained_model(model: Any, images: Any, labels: Any, mean: Any, std: An
         hint = (f"It predicts only {classes} of the 10 digits: is there an activation (ReLU) after the last layer? "
                 "Class scores must be able to go negative.")
     else:
-        hint = ("Improve the design: batch normalisation after each convolution, a receptive field that covers the "
+        hint = ("Improve the design: batch normalization after each convolution, a receptive field that covers the "
                 "digit before the output, global average pooling before the last 1x1 convolution; or try another MAX_LR. "
                 "Then run the training cell again.")
     raise CheckFailed(f"{what.capitalize()} does not reach {target:.0%} yet.", f"{accuracy:.1%} of the held-out digits", hint)

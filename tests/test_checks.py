@@ -273,7 +273,7 @@ def test_loader_hints(small_data, capsys):
     checks.check_loaders(_loaders(), small_data, 0.4, 0.2, batch_size=16)
     assert capsys.readouterr().out.count("✓ correct") == 2
     assert "own mean and std" in fails(checks.check_loaders, _loaders(lambda v: (v - v.mean()) / v.std()), small_data).hint
-    assert "not normalised" in fails(checks.check_loaders, _loaders(lambda v: v), small_data).hint
+    assert "not normalized" in fails(checks.check_loaders, _loaders(lambda v: v), small_data).hint
     assert "published" in fails(checks.check_loaders, _loaders(lambda v: (v - 0.1307) / 0.3081), small_data).hint
     assert "shuffle=True" in fails(checks.check_loaders, _loaders(shuffle=False), small_data).hint
     assert "channel axis" in fails(checks.check_loaders, _loaders(squeeze=True), small_data).hint
@@ -315,7 +315,7 @@ def test_small_net_budget_reuse_and_outputs(capsys):
 
 
 class _Oracle(torch.nn.Module):
-    """Reads the digit off the (normalised) image: the brightness says the label."""
+    """Reads the digit off the (normalized) image: the brightness says the label."""
 
     def __init__(self, mean, std, wrong_every=0):
         super().__init__()

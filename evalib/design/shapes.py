@@ -104,11 +104,11 @@ def shrink_chain(
     fits. ``len(chain) - 1`` is the number of convolutions. ``size`` is an int
     for square images or a ``(height, width)`` pair.
 
-    >>> chain = shrink_chain(199)
+    >>> chain = shrink_chain(25)
     >>> chain[:3], chain[-1], len(chain) - 1
-    ([199, 197, 195], 1, 99)
-    >>> shrink_chain((47, 49))[:2]
-    [(47, 49), (45, 47)]
+    ([25, 23, 21], 1, 12)
+    >>> shrink_chain((30, 41))[:2]
+    [(30, 41), (28, 39)]
     """
     square = not isinstance(size, tuple)
     h, w = _as_pair(size)
@@ -131,7 +131,7 @@ def shrink_chain(
 
 
 def format_chain(sizes: Sequence, separator: str = " > ") -> str:
-    """Write a chain of sizes the way the course does: ``199x199 > 197x197``.
+    """Write a chain of sizes the way the course does: ``25x25 > 23x23``.
 
     Items are ints (square), ``(h, w)`` pairs, or the string ``"MP"`` for a
     max pool, which is written as ``| MP``.
@@ -162,8 +162,8 @@ def format_chain(sizes: Sequence, separator: str = " > ") -> str:
 def conv_weight_count(kernel_size: int, in_channels: int, out_channels: int, bias: bool = False) -> int:
     """Number of learnable numbers in a 2D convolution: ``k*k*c_in*c_out`` (+ ``c_out`` biases).
 
-    >>> conv_weight_count(3, 512, 512)
-    2359296
+    >>> conv_weight_count(3, 256, 256)
+    589824
     >>> conv_weight_count(3, 1, 32, bias=True)
     320
     """
@@ -178,8 +178,8 @@ def layers_for_rf(target_rf: int, kernel_size: int = 3, dilation: int = 1) -> in
 
     Each stride-1 layer adds ``dilation * (kernel_size - 1)`` pixels to the RF.
 
-    >>> layers_for_rf(21)
-    10
+    >>> layers_for_rf(15)
+    7
     >>> layers_for_rf(5)
     2
     """
@@ -232,9 +232,9 @@ def plan_to_one(
     counted, and the last layer is a convolution that gives exactly 1x1. ``max_pools`` caps the
     number of pools (``None``: no cap).
 
-    >>> plan = plan_to_one(100)
+    >>> plan = plan_to_one(50)
     >>> plan.convolutions, str(plan)
-    (10, '100x100 > 98x98 > 96x96 | MP > 48x48 > 46x46 > 44x44 | MP > 22x22 > 20x20 > 18x18 | MP > 9x9 > 7x7 > 5x5 > 3x3 > 1x1')
+    (8, '50x50 > 48x48 > 46x46 | MP > 23x23 > 21x21 > 19x19 | MP > 9x9 > 7x7 > 5x5 > 3x3 > 1x1')
     >>> plan_to_one(400, convs_before_pool=5, max_pools=4).convolutions
     27
     """
