@@ -5,7 +5,7 @@ grading (its cell metadata, gradebook and ``autograde`` command); this package a
 input from Colab downloads and LMS zips, parallel workers with a progress bar, friendly
 feedback pages and per-question analytics.
 """
-from .collect import Submission, collect_submissions
+from .intake.collect import Submission, collect_submissions
 from .course import ASSIGNMENTS, REPO_ROOT, assignment_names
 
 __all__ = ["ASSIGNMENTS", "REPO_ROOT", "Submission", "assignment_names", "collect_submissions"]

@@ -17,7 +17,7 @@ pytest.importorskip("nbgrader")
 
 from autograders import course  # noqa: E402
 from autograders.__main__ import SAMPLES, grade_folder  # noqa: E402
-from autograders.collect import collect_submissions  # noqa: E402
+from autograders.intake.collect import collect_submissions  # noqa: E402
 
 pytestmark = pytest.mark.slow
 EXPECTED = json.loads((SAMPLES / "expected.json").read_text())
