@@ -315,11 +315,14 @@ def _content_root(paths: list[tuple[str, ...]], assignments: list[str]) -> int:
     return depth
 
 
-def _strip_assignment_folders(parts: tuple[str, ...], assignments: list[str]) -> tuple[str, ...]:
-    """Leading folders named after an assignment (one LMS download per assignment) are not students."""
+def _strip_assignment_folders(parts: tuple[str, ...], assignments: list[str]) -> tuple[tuple[str, ...], str | None]:
+    """Leading folders named after an assignment (one LMS download per assignment) are not students:
+    the rest of the path, and the assignment the last such folder names."""
+    named = None
     while len(parts) > 1 and _normal(strip_decorations(parts[0])[0]) in assignments:
+        named = _normal(strip_decorations(parts[0])[0])
         parts = parts[1:]
-    return parts
+    return parts, named
 
 
 def _sha256(path: Path) -> str:
@@ -376,7 +379,8 @@ def collect_submissions(source: Path, assignments: list[str], inbox: Path | None
     depth = _content_root([p for _, _, p in notebooks], assignments)
     identified: list[tuple[Path, str, _Identified]] = []
     for path, shown, parts in notebooks:
-        match = _identify(_strip_assignment_folders(parts[depth:], assignments), assignments, default_assignment)
+        inner, named = _strip_assignment_folders(parts[depth:], assignments)
+        match = _identify(inner, assignments, named or default_assignment)
         if isinstance(match, str):
             found.unmatched.append((shown, match))
             continue
