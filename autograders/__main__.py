@@ -65,12 +65,13 @@ def rebuild(out: Path, gradebook: bool = True, problems: list[str] | None = None
 def grade_folder(source: Path, out: Path, workers: int | None = None, assignments: list[str] | None = None,
                  progress: bool = True, quiet: bool = False, options: GradingOptions | None = None,
                  gradebook: bool = True, students: list[str] | None = None, regrade: bool = False,
-                 retry_errors: bool = False):
+                 retry_errors: bool = False, roster: Path | None = None):
     """Collect, grade what is new or changed, record each result in the store, rebuild the reports.
 
     Returns (this run's results, graded now or before, and the collection). ``students`` and
     ``assignments`` limit the run to those; ``regrade`` grades their hand-ins again even when
     unchanged (the new results supersede the old ones, which stay in the store's history).
+    ``roster``: the LMS's gradebook export; hand-ins of students it does not list are reported.
     Builds the release first if needed.
     """
     names = assignments or course.assignment_names()
@@ -85,6 +86,12 @@ def grade_folder(source: Path, out: Path, workers: int | None = None, assignment
         w.writerow(["file", "reason"])
         w.writerows(found.unmatched)
     selected = [s for s in found.submissions if not students or s.student in students]
+    if roster is not None:
+        listed = read_roster(Path(roster))
+        for s in selected:
+            entry, why = listed.find(s.student, s.lms, s.display)
+            if entry is None:
+                found.notes.append((s.handed_in, f"{s.student}: {why} ({Path(roster).name})"))
     if not quiet:
         print(f"{len(selected)} notebooks from {source}")
         for name, reason in found.unmatched:
@@ -160,7 +167,7 @@ def _grade(args) -> int:
     try:
         results, _ = grade_folder(Path(args.submissions), Path(args.out), args.workers, args.assignment or None,
                                   not args.no_progress, options=options, students=students, regrade=regrade,
-                                  retry_errors=args.retry_errors)
+                                  retry_errors=args.retry_errors, roster=getattr(args, "roster", None))
     except StoreBusy as busy:
         print(busy, file=sys.stderr)
         return 2
@@ -280,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--regrade", action="store_true",
                        help="grade every selected hand-in again, even unchanged ones (--student and --assignment imply it)")
         p.add_argument("--retry-errors", action="store_true", help="grade again unchanged hand-ins that ended in error")
+        p.add_argument("--roster", help="the LMS's gradebook export: hand-ins of students it does not list are reported")
         p.set_defaults(func=func)
     p = sub.add_parser("report", help="rebuild grades.csv, feedback pages and the overview from the results store")
     p.add_argument("--results", default=str(course.GRADING), help="the grading folder (default build/grading)")

@@ -266,3 +266,57 @@ def test_a_kill_during_writes_leaves_only_whole_results(tmp_path):
     for sha, record in rows:
         data = json.loads(record)
         assert data["sha256"] == sha and len(data["questions"]) == 20 and data["error"] == "x" * 2000
+
+
+def test_sittings_regrades_and_withdrawals_through_the_command_line(tmp_path, monkeypatch, capsys):
+    """Three sittings graded into one folder (kernels replaced by a fake grader): nobody is dropped from
+    grades.csv, only new hand-ins are graded, --student re-grades one, a withdrawn student's page goes."""
+    import csv
+
+    import autograders.__main__ as cli
+
+    calls: list = []
+
+    def fake_grade_all(todo, workers=None, keep=None, progress=True, options=None, on_result=None):
+        calls.append(sorted(s.key for s in todo))
+        for s in todo:
+            on_result(Result(s.student, s.assignment, str(s.path), auto_score=5.0 + len(calls), auto_max=13,
+                             manual_max=3, questions=[QuestionResult("test_kernels", kind="auto", max_points=13,
+                                                                     points=5.0 + len(calls), state="wrong")]))
+
+    monkeypatch.setattr(cli, "grade_all", fake_grade_all)
+    monkeypatch.setattr(cli.course, "release", lambda *a, **k: None)
+    nb = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+
+    def folder(name: str, students: list[str]) -> Path:
+        path = tmp_path / name
+        path.mkdir()
+        for s in students:
+            (path / f"{s}_a1_kernels_channels.ipynb").write_bytes(nb + s.encode())
+        return path
+
+    out = tmp_path / "grading"
+    kw = dict(progress=False, quiet=True, gradebook=False)
+    cli.grade_folder(folder("week1", ["ada", "bo", "cy"]), out, **kw)
+    cli.grade_folder(folder("late", ["dan"]), out, **kw)  # one late student, alone
+    cli.grade_folder(tmp_path / "week1", out, **kw)  # the first zip again: nothing to grade
+    assert calls == [["ada__a1_kernels_channels", "bo__a1_kernels_channels", "cy__a1_kernels_channels"],
+                     ["dan__a1_kernels_channels"]]
+
+    def grades() -> dict[str, str]:
+        return {r["student"]: r["autograded_score"] for r in csv.DictReader(open(out / "grades.csv", encoding="utf-8"))}
+
+    assert grades() == {"ada": "6", "bo": "6", "cy": "6", "dan": "7"}
+    results, _ = cli.grade_folder(tmp_path / "week1", out, students=["bo"], regrade=True, **kw)
+    assert calls[-1] == ["bo__a1_kernels_channels"] and [r.student for r in results] == ["bo"]
+    assert grades() == {"ada": "6", "bo": "8", "cy": "6", "dan": "7"}
+    assert sorted(p.stem for p in (out / "feedback").glob("*.html")) == ["ada", "bo", "cy", "dan"]
+
+    assert cli.main(["results", "--results", str(out), "--withdraw", "cy", "--no-gradebook"]) == 0
+    assert "cy" not in grades() and not (out / "feedback" / "cy.html").exists()
+    assert "feedback/cy.html" not in (out / "index.html").read_text()
+    assert cli.main(["results", "--results", str(out), "--history", "--student", "cy"]) == 0
+    assert "cy/a1_kernels_channels" in capsys.readouterr().out  # the history keeps it
+    assert cli.main(["report", "--results", str(out), "--no-gradebook"]) == 0
+    table = capsys.readouterr().out
+    assert "bo" in table and "-/" in table and "counts as 0 in the total" in table

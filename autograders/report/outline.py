@@ -34,6 +34,7 @@ def _read(path: str, mtime: float) -> Outline:
             found = re.findall(r"^#{1,6}\s+(.+?)\s*#*\s*$", source, flags=re.M)
             if found:
                 heading = re.sub(r"[*_`]", "", found[-1]).strip()
+                heading = re.sub(r"\s*\([^()]*\bpoints?\b[^()]*\)$", "", heading)  # "(5 points)"
         if meta.get("grade") and meta.get("grade_id"):
             points += float(meta.get("points") or 0)
             order.append(meta["grade_id"])

@@ -101,9 +101,11 @@ def question_stats(results: list[Result], assignment: str, order: list[str] | No
                 s.wrong_answers[q.answer] += 1
             if q.title:
                 titles.setdefault(q.id, Counter())[q.title] += 1
-    for qid, s in stats.items():
-        s.title = titles[qid].most_common(1)[0][0] if qid in titles else qid
-    return sorted(stats.values(), key=lambda s: s.position)
+    ordered = sorted(stats.values(), key=lambda s: s.position)
+    for number, s in enumerate(ordered, 1):  # numbered among the autograded questions
+        s.position = number
+        s.title = titles[s.id].most_common(1)[0][0] if s.id in titles else s.id
+    return ordered
 
 
 def question_summary(results: list[Result], assignments: list[str] | None = None,
@@ -186,20 +188,19 @@ def score_figure(stats: AssignmentStats):
 
     plt = _plt()
     top = stats.max_points or max([max(v) for v in stats.scores.values() if v] + [1.0])
-    nbins = max(1, min(int(math.ceil(top)), 20))
-    edges = np.linspace(0.0, top, nbins + 1)
+    width = max(1, math.ceil(top / 20))  # one bar per point up to 20 points, wider bars beyond
+    edges = np.array([-width / 2 + i * width for i in range(int(top // width) + 2)])
     series = {k: np.histogram(np.clip(v, 0, top), bins=edges)[0].tolist() for k, v in stats.scores.items()}
     labels = {"graded": f"graded (n={len(stats.scores['graded'])})",
               "flagged": f"held for review, 0 until reviewed (n={len(stats.scores['flagged'])})",
               "error": f"could not be graded (n={len(stats.scores['error'])})"}
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
-    bottom = np.zeros(nbins)
+    bottom = np.zeros(len(edges) - 1)
     centers = (edges[:-1] + edges[1:]) / 2
-    width = (edges[1] - edges[0]) * 0.9
     for kind, counts in series.items():
         if not any(counts):
             continue
-        ax.bar(centers, counts, width=width, bottom=bottom, color=COLORS.get(kind, "#7a2e8e"), label=labels[kind])
+        ax.bar(centers, counts, width=width * 0.85, bottom=bottom, color=COLORS.get(kind, "#7a2e8e"), label=labels[kind])
         bottom += np.array(counts)
     for x, total in zip(centers, bottom):
         if total:
@@ -212,9 +213,10 @@ def score_figure(stats: AssignmentStats):
         handles.append(Patch(facecolor="white", edgecolor="#9aa4b1", hatch="//"))
         names.append(f"{text} (n={n})")
     ax.legend(handles, names, fontsize=7.5, loc="upper left", frameon=False)
-    ax.set_xlim(0, top)
+    ax.set_xlim(edges[0], edges[-1])
     ax.set_ylim(0, max(1, bottom.max() if len(bottom) else 1) * 1.25 + 1)
     ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel(f"points that count (of {fmt_points(top)})")
     ax.set_ylabel("notebooks")
     ax.set_title(f"{stats.name}: distribution of scores ({stats.handed_in} handed in)", fontsize=10)
@@ -232,7 +234,8 @@ def question_figure(stats: AssignmentStats):
     plt = _plt()
     qs = stats.questions
     kinds = ["correct", "wrong", "error", "not attempted"]
-    fig, ax = plt.subplots(figsize=(7.5, 0.36 * max(len(qs), 1) + 1.5))
+    height = 0.36 * max(len(qs), 1) + 1.6
+    fig, ax = plt.subplots(figsize=(7.5, height))
     left = np.zeros(len(qs))
     rows = np.arange(len(qs))
     totals = np.array([max(1, sum(q.counts[k] for k in kinds)) for q in qs], dtype=float)
@@ -246,16 +249,16 @@ def question_figure(stats: AssignmentStats):
             if n and w >= 6:
                 ax.text(x + w / 2, y, f"{int(n)}", ha="center", va="center", fontsize=7, color="white")
         left += share
-    labels = [f"{q.position}. {q.title if q.title != q.id else q.id.removeprefix('test_')}"[:48] for q in qs]
+    labels = [f"{q.position}. {q.id.removeprefix('test_')}"[:40] for q in qs]
     ax.set_yticks(rows, labels, fontsize=7.5)
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
     ax.set_xlabel("students (%); the numbers in the bars are counts")
     ax.set_title(f"{stats.name}: each autograded question, in notebook order", fontsize=10)
-    ax.legend(fontsize=7.5, loc="lower center", bbox_to_anchor=(0.5, 1.06), ncol=4, frameon=False)
-    fig.tight_layout()
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=7.5, loc="lower center", ncol=4, frameon=False)
+    fig.tight_layout(rect=(0, 0.32 / height, 1, 1))
     data = {"assignment": stats.name, "kind": "questions", "questions": [q.id for q in qs],
-            "counts": {k: [q.counts[k] for q in qs] for k in kinds}, "legend": ax.get_legend_handles_labels()[1]}
+            "counts": {k: [q.counts[k] for q in qs] for k in kinds}, "legend": [t.get_text() for t in fig.legends[0].get_texts()]}
     return fig, data
 
 
@@ -308,6 +311,9 @@ def write_overview(results: list[Result], out: Path, assignments: list[str], tab
                     f"{len(stats.scores['flagged'])} held for review, {len(stats.scores['error'])} could not be graded); "
                     f"{len(stats.missing)} without a hand-in. Mean of the graded: {mean} of "
                     f"{fmt_points(stats.max_points)} points.</p>")
+        if not stats.handed_in:
+            body.append("<p class='muted'>Nothing handed in yet.</p>")
+            continue
         fig, data = score_figure(stats)
         src = _save(fig, data, figures, f"{a}-scores")
         body.append(f"<figure><img src='{quote(src)}' alt='{_esc(a)}: distribution of scores; "

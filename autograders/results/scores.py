@@ -55,6 +55,8 @@ def score(result: Result, person: dict[str, PersonGrade] | None = None, late: La
                 out.pending += q.max_points
             continue
         points = q.points or 0.0
+        if result.status == "flagged":  # withheld for review: nothing counts until a person gives points
+            points = 0.0
         if given is not None and given.manual_score is not None:
             points = given.manual_score
         seen_auto += points
