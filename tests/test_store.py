@@ -312,6 +312,13 @@ def test_sittings_regrades_and_withdrawals_through_the_command_line(tmp_path, mo
     assert grades() == {"ada": "6", "bo": "8", "cy": "6", "dan": "7"}
     assert sorted(p.stem for p in (out / "feedback").glob("*.html")) == ["ada", "bo", "cy", "dan"]
 
+    roster = tmp_path / "roster.csv"
+    roster.write_text("Student,ID,SIS User ID,SIS Login ID,Section\n\"Lovelace, Ada\",5200,,ada,S1\n")
+    cli.grade_folder(tmp_path / "week1", out, roster=roster, **kw)
+    report = (out / "report.txt").read_text()
+    assert "bo: not in the roster (roster.csv)" in report and "cy: not in the roster" in report
+    assert "ada:" not in report
+
     assert cli.main(["results", "--results", str(out), "--withdraw", "cy", "--no-gradebook"]) == 0
     assert "cy" not in grades() and not (out / "feedback" / "cy.html").exists()
     assert "feedback/cy.html" not in (out / "index.html").read_text()
@@ -320,3 +327,16 @@ def test_sittings_regrades_and_withdrawals_through_the_command_line(tmp_path, mo
     assert cli.main(["report", "--results", str(out), "--no-gradebook"]) == 0
     table = capsys.readouterr().out
     assert "bo" in table and "-/" in table and "counts as 0 in the total" in table
+
+
+def test_records_written_before_question_states_are_still_read():
+    old = {"student": "ada", "assignment": "a1_kernels_channels", "file": "f", "status": "graded", "auto_score": 3.0,
+           "questions": [{"question": "test_a", "kind": "auto", "max_points": 3, "points": 3, "passed": True, "message": ""},
+                         {"question": "test_b", "kind": "auto", "max_points": 2, "points": 0, "passed": False,
+                          "message": "✗ Not attempted yet."},
+                         {"question": "w", "kind": "manual", "max_points": 2, "points": None, "passed": None}],
+           "autograded_path": "", "a_field_from_the_future": 1}
+    r = Result.from_json(old)
+    assert [(q.id, q.state, q.passed) for q in r.questions] == [
+        ("test_a", "correct", True), ("test_b", "not attempted", False), ("w", "recorded", None)]
+    assert Result.from_json(r.to_json()) == r

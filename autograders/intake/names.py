@@ -28,7 +28,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["LmsName", "Claim", "clean_id", "cap_bytes", "strip_decorations", "parse_canvas", "parse_moodle",
+__all__ = ["LmsName", "Claim", "claim_for", "clean_id", "cap_bytes", "strip_decorations", "parse_canvas", "parse_moodle",
            "parse_lms", "resolve_ids", "RosterEntry", "Roster", "read_roster", "name_key"]
 
 #: Longest student id in bytes (UTF-8): file names built from it (feedback pages, nbgrader's

@@ -100,20 +100,18 @@ def _match(table: ClassTable, results: list[Result], roster: Roster | None, repo
     pairs: list[tuple[RosterEntry | None, str | None]] = []
     if roster is None:
         return [(None, s) for s in table.students], facts
-    taken: dict[int, str] = {}
+    taken: dict[int, str] = {}  # id(roster row) -> the student written in it
     for student in table.students:
         info = facts.get(student, {})
         entry, why = roster.find(student, info, info.get("name", ""))
         if entry is None:
             report.unmatched_results.append((student, why))
-            continue
-        if id(entry) in taken:
+        elif id(entry) in taken:
             report.unmatched_results.append((student, f"the roster row {entry.name!r} is already {taken[id(entry)]}'s"))
-            continue
-        taken[id(entry)] = student
-    by_entry = {eid: s for eid, s in taken.items()}
+        else:
+            taken[id(entry)] = student
     for entry in roster.entries:
-        student = by_entry.get(id(entry))
+        student = taken.get(id(entry))
         if student is None:
             report.roster_without_results.append(entry.name or entry.email or entry.user_id)
         pairs.append((entry, student))
