@@ -78,8 +78,14 @@ def grade_folder(source: Path, out: Path, workers: int | None = None, assignment
     if not course.GRADEBOOK.exists() or any(not (course.RELEASE / a).exists() for a in names):
         course.release(names, quiet=quiet)
     policy = LatePolicy.from_config(course.course_config())
-    found = collect_submissions(source, names, inbox=out / "inbox",
+    # Names are matched against every assignment of the course, so that a notebook of another
+    # assignment is never taken for the one asked for; it is reported as not selected.
+    found = collect_submissions(source, course.assignment_names() or names, inbox=out / "inbox",
                                 default_assignment=names[0] if len(names) == 1 else None, zone=policy.zone)
+    others = [s for s in found.submissions if s.assignment not in names]
+    found.submissions = [s for s in found.submissions if s.assignment in names]
+    found.unmatched = sorted(found.unmatched + [(s.handed_in, f"{s.assignment}: not selected (--assignment)")
+                                                for s in others])
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "unmatched.csv", "w", newline="") as f:
         w = csv.writer(f)
@@ -141,7 +147,7 @@ def write_problems(results, unmatched, out: Path, source: Path | None = None) ->
 
     def shown(file: str) -> str:  # as the instructor handed it in: relative to the submissions
         try:
-            return str(Path(file).relative_to(Path(source).resolve())) if source is not None else file
+            return str(Path(file).resolve().relative_to(Path(source).resolve())) if source is not None else file
         except ValueError:
             return Path(file).name if "grading" in Path(file).parts else file
 
@@ -163,7 +169,7 @@ def _grade(args) -> int:
     options = GradingOptions(cell_timeout=args.cell_timeout, notebook_budget=args.notebook_budget,
                              sandbox=not args.no_sandbox)
     students = getattr(args, "student", None)
-    regrade = args.regrade or bool(students) or bool(args.assignment)
+    regrade = args.regrade or bool(students)
     try:
         results, _ = grade_folder(Path(args.submissions), Path(args.out), args.workers, args.assignment or None,
                                   not args.no_progress, options=options, students=students, regrade=regrade,
@@ -285,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--student", action="append",
                        help="only this student's hand-ins, graded again even if unchanged (repeatable)")
         p.add_argument("--regrade", action="store_true",
-                       help="grade every selected hand-in again, even unchanged ones (--student and --assignment imply it)")
+                       help="grade every selected hand-in again, even unchanged ones (--student implies it)")
         p.add_argument("--retry-errors", action="store_true", help="grade again unchanged hand-ins that ended in error")
         p.add_argument("--roster", help="the LMS's gradebook export: hand-ins of students it does not list are reported")
         p.set_defaults(func=func)

@@ -49,7 +49,7 @@ def grade_table(table: ClassTable) -> str:
                 continue
             mark = ("!" if s.status != "graded" else "") + ("*" if s.penalty else "")
             marks.update(mark)
-            cells.append(f"{fmt_points(s.final)}/{fmt_points(s.max_points)}{mark}")
+            cells.append(f"{fmt_points(s.final)}/{fmt_points(table.max_points.get(a, s.max_points))}{mark}")
         points, maximum = table.total(student)
         cells.append(f"{fmt_points(points)}/{fmt_points(maximum)}")
         rows.append(cells)

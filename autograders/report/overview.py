@@ -348,7 +348,8 @@ def write_overview(results: list[Result], out: Path, assignments: list[str], tab
             else:
                 mark = " !" if s.status != "graded" else ""
                 mark += " late" if s.penalty else ""
-                cells.append(f"<td>{fmt_points(s.final)} / {fmt_points(s.max_points)}{_esc(mark)}</td>")
+                cells.append(f"<td>{fmt_points(s.final)} / {fmt_points(table.max_points.get(a, s.max_points))}"
+                             f"{_esc(mark)}</td>")
         points, maximum = table.total(student)
         body.append(f"<tr><td>{_feedback_link(student, pages)}</td>{''.join(cells)}"
                     f"<td><b>{fmt_points(points)} / {fmt_points(maximum)}</b></td></tr>")
