@@ -126,3 +126,10 @@ def test_hand_in_times_from_a_zip_reach_grades_csv(tmp_path):
     rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv", encoding="utf-8"))}
     assert (rows["ada"]["points"], rows["bo"]["points"], rows["bo"]["late_penalty"]) == ("10", "7", "0.3")
     assert rows["bo"]["late_reason"].startswith("3 days late")
+    assert "Handed in late: 3 days late: 30% off" in (out / "feedback" / "bo.html").read_text()
+    assert "Handed in late" not in (out / "feedback" / "ada.html").read_text()
+    # An extension granted after grading counts in every report rebuilt since.
+    later = LatePolicy.from_config(_config(extensions={"bo": {A1: "2027-01-25T00:00:00+00:00"}}))
+    write_outputs(list(current.values()), out, [A1], policy=later)
+    rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv", encoding="utf-8"))}
+    assert rows["bo"]["points"] == "10" and "Handed in late" not in (out / "feedback" / "bo.html").read_text()

@@ -25,7 +25,7 @@ pre { white-space: pre-wrap; margin: 0; font-size: .9rem; }
 """
 
 
-def _page(student: str, results: list[Result]) -> str:
+def _page(student: str, results: list[Result], table=None) -> str:
     name = html.escape(student)
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Feedback for {name}</title>",
              f"<style>{STYLE}</style></head><body><h1>Feedback for {name}</h1>"]
@@ -35,8 +35,12 @@ def _page(student: str, results: list[Result]) -> str:
         if r.manual_max:
             parts.append(f"<p class='wait'>Written answers ({fmt_points(r.manual_max)} points) are graded by a person.</p>")
         late = LateDecision.from_json(r.late)
-        if late.penalty:
-            parts.append(f"<p class='bad'>Handed in late: {html.escape(late.reason)}.</p>")
+        penalty, reason = late.penalty, late.reason
+        if table is not None:  # decided with today's course.toml (an extension granted since counts)
+            cell = table.cell(r.student, r.assignment)
+            penalty, reason = cell.penalty, cell.late_reason
+        if penalty:
+            parts.append(f"<p class='bad'>Handed in late: {html.escape(reason)}.</p>")
         if r.status != "graded":
             parts.append(f"<p class='bad'>Your notebook could not be graded normally: {html.escape(r.error)}. "
                          "Run it top to bottom (Restart &amp; Run all) before handing it in.</p>")
@@ -54,8 +58,9 @@ def _page(student: str, results: list[Result]) -> str:
     return "\n".join(parts)
 
 
-def write_feedback(results: list[Result], folder: Path, prune: bool = True) -> list[Path]:
+def write_feedback(results: list[Result], folder: Path, prune: bool = True, table=None) -> list[Path]:
     """Write one page per student in ``results``; with ``prune``, remove the pages of everyone else.
+    ``table`` (results.scores.ClassTable): where the late penalties come from, if given.
 
     Only the messages of the checks appear (they never contain the answer or test code);
     no cell source of the graded notebook is copied, so hidden tests stay hidden.
@@ -68,7 +73,7 @@ def write_feedback(results: list[Result], folder: Path, prune: bool = True) -> l
     written = []
     for student, rs in sorted(by_student.items()):
         page = folder / f"{student}.html"
-        page.write_text(_page(student, rs), encoding="utf-8")
+        page.write_text(_page(student, rs, table), encoding="utf-8")
         written.append(page)
     if prune:
         keep = {p.name for p in written}

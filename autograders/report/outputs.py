@@ -24,7 +24,7 @@ def write_outputs(results: list[Result], out: Path, assignments: list[str], pers
     (out / "results.json").write_text(json.dumps([r.to_json() for r in results], indent=1, ensure_ascii=False),
                                       encoding="utf-8")
     write_grades_csv(results, out / "grades.csv", table)
-    write_feedback(results, out / "feedback")
+    write_feedback(results, out / "feedback", table=table)
     write_summary(results, out, assignments, orders)
     write_overview(results, out, assignments, table, orders, problems)
     return table
