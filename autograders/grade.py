@@ -18,10 +18,11 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from .collect import Submission
+from .intake.collect import Submission
+from .results.record import QuestionResult, Result
 from .course import CONFIG_DIR, GRADEBOOK, SOURCE, run_nbgrader
 
 __all__ = ["GradingOptions", "QuestionResult", "Result", "grade_one", "grade_all", "SUBMISSION_TIMEOUT"]
@@ -30,42 +31,6 @@ __all__ = ["GradingOptions", "QuestionResult", "Result", "grade_one", "grade_all
 SUBMISSION_TIMEOUT = 900
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-@dataclass
-class QuestionResult:
-    question: str
-    kind: str  # "auto" (test cell) or "manual" (written answer)
-    max_points: float
-    points: float | None  # None: waits for a person
-    passed: bool | None
-    message: str = ""
-    answer: str | None = None  # the student's value quoted by a failed check
-
-
-@dataclass
-class Result:
-    student: str
-    assignment: str
-    file: str
-    status: str = "graded"  # or "error"
-    error: str = ""
-    auto_score: float = 0.0
-    auto_max: float = 0.0
-    manual_max: float = 0.0
-    seconds: float = 0.0
-    questions: list[QuestionResult] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # one-line notes from screening
-    autograded_path: str = ""
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "Result":
-        data = dict(data)
-        data["questions"] = [QuestionResult(**q) for q in data.get("questions", [])]
-        return cls(**data)
 
 
 _COURSE_CONFIG = """\
@@ -126,10 +91,25 @@ def _read_results(root: Path, sub: Submission, result: Result) -> None:
                     result.auto_score += points
                     result.auto_max += float(grade.max_score)
                     ok = points >= float(grade.max_score) and not error
-                    result.questions.append(QuestionResult(grade.name, "auto", float(grade.max_score), points, ok, message, answer if not ok else None))
+                    result.questions.append(QuestionResult(
+                        id=grade.name, kind="auto", max_points=float(grade.max_score), points=points,
+                        state=_state(ok, error, message), message=message, answer=answer if not ok else None))
                 else:
                     result.manual_max += float(grade.max_score)
-                    result.questions.append(QuestionResult(grade.name, "manual", float(grade.max_score), None, None, "Read and graded by a person."))
+                    result.questions.append(QuestionResult(
+                        id=grade.name, kind="manual", max_points=float(grade.max_score), points=None,
+                        state="recorded", message="Read and graded by a person."))
+
+
+def _state(ok: bool, error: bool, message: str) -> str:
+    """A question's state from its test cell: the checks' own failures start with a cross."""
+    if ok:
+        return "correct"
+    if message.startswith("✗ Not attempted"):
+        return "not attempted"
+    if error and not message.startswith("✗"):
+        return "error"
+    return "wrong"
 
 
 def _is_solution(cell: dict) -> bool:
@@ -361,7 +341,7 @@ def _batches(items: list, size: int) -> list[list]:
 
 def grade_all(submissions: list[Submission], workers: int | None = None, keep: Path | None = None,
               progress: bool = True, timeout: float = SUBMISSION_TIMEOUT,
-              options: GradingOptions | None = None) -> list[Result]:
+              options: GradingOptions | None = None, on_result=None) -> list[Result]:
     """Grade every submission; results come back in the order of ``submissions``.
 
     Each notebook is first screened (:mod:`autograders.screen`); those that can be
@@ -369,6 +349,7 @@ def grade_all(submissions: list[Submission], workers: int | None = None, keep: P
     private courses, ``workers`` batches at a time (default: one per core). If a
     batch does not finish (a crash, the time budget), every notebook it left
     ungraded is graded again on its own, so one bad notebook costs only itself.
+    ``on_result(result)`` is called in this thread for each result as soon as it is complete.
     """
     try:
         from .screen import screen
@@ -381,12 +362,31 @@ def grade_all(submissions: list[Submission], workers: int | None = None, keep: P
     screened: list[tuple[Submission, object]] = []
     notes: dict[str, list[str]] = {}
     withheld: set[str] = set()
+
+    def finish(sub: Submission, result: Result) -> Result:
+        if not result.auto_max:
+            result.auto_max = _max_points(sub.assignment)
+        if sub.key in withheld:
+            result.status = "flagged"
+            result.auto_score = 0.0
+            for q in result.questions:
+                if q.kind == "auto":
+                    q.points, q.state = 0.0, "recorded"
+        result.problems = notes.get(sub.key, [])
+        if result.status == "flagged" and not result.error:
+            result.error = next((p for p in result.problems if "review" in p), "held for review")
+        result.sandbox = "autograders/sandbox.py" if options.sandbox else "none (--no-sandbox)"
+        if on_result is not None:
+            on_result(result)
+        return result
+
     for sub in submissions:
         check = screen(sub.path, sub.assignment)
         notes[sub.key] = list(check.problems)
         if check.notebook is None:
             reason = check.problems[0] if check.problems else "cannot be read as a notebook"
-            results[sub.key] = Result(sub.student, sub.assignment, str(sub.path), status="error", error=reason)
+            results[sub.key] = finish(sub, Result(sub.student, sub.assignment, str(sub.path), status="error",
+                                                  error=reason))
             continue
         if check.withhold:
             withheld.add(sub.key)
@@ -426,28 +426,14 @@ def grade_all(submissions: list[Submission], workers: int | None = None, keep: P
         return out
 
     size = max(1, min(options.batch_size, -(-len(screened) // workers) if screened else 1))
+    by_key = {sub.key: sub for sub in submissions}
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for future in as_completed([pool.submit(run, batch) for batch in _batches(screened, size)]):
-            results.update(future.result())
+            for key, result in future.result().items():
+                results[key] = finish(by_key[key], result)
     if bar is not None:
         bar.close()
-
-    ordered = []
-    for sub in submissions:
-        result = results[sub.key]
-        if not result.auto_max:
-            result.auto_max = _max_points(sub.assignment)
-        if sub.key in withheld:
-            result.status = "flagged"
-            result.auto_score = 0.0
-            for q in result.questions:
-                if q.kind == "auto":
-                    q.points, q.passed = 0.0, False
-        result.problems = notes.get(sub.key, [])
-        if result.status == "flagged" and not result.error:
-            result.error = next((p for p in result.problems if "review" in p), "held for review")
-        ordered.append(result)
-    return ordered
+    return [results[sub.key] for sub in submissions]
 
 def save_results(results: list[Result], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -489,8 +475,8 @@ def record_in_gradebook(results: list[Result], db: Path = GRADEBOOK) -> None:
                 if q.kind == "auto":
                     grade.auto_score = q.points or 0.0
                     grade.needs_manual_grade = False
-                else:
-                    grade.needs_manual_grade = True
+                else:  # a written answer waits for a person unless one has graded it already
+                    grade.needs_manual_grade = grade.manual_score is None
             gb.db.commit()
             if r.autograded_path and Path(r.autograded_path).exists():
                 from .course import BUILD
