@@ -225,7 +225,7 @@ class RosterEntry:
     row: dict = field(default_factory=dict)
 
     def keys(self) -> dict[str, set[str]]:
-        """What this row can be recognised by, from the strongest kind of evidence to the weakest."""
+        """What this row can be recognized by, from the strongest kind of evidence to the weakest."""
         logins = {x for x in (self.sis_login_id, self.sis_user_id, self.username, self.id_number, self.email) if x}
         logins |= {x.split("@")[0] for x in logins if "@" in x}
         names = {name_key(self.name)}
@@ -286,7 +286,7 @@ def _rows(text: str) -> list[list[str]]:
 
 
 def read_roster(path: Path) -> Roster:
-    """A Canvas gradebook export or a Moodle grade export, recognised by its header."""
+    """A Canvas gradebook export or a Moodle grade export, recognized by its header."""
     text = Path(path).read_text(encoding="utf-8-sig")
     rows = _rows(text)
     if not rows:
