@@ -18,12 +18,13 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from evalib.checks.outcome import OUTCOME_MIME, Outcome
 
-from .collect import Submission
+from .intake.collect import Submission
+from .results.record import QuestionResult, Result
 from .course import CONFIG_DIR, GRADEBOOK, SOURCE, run_nbgrader
 
 __all__ = ["GradingOptions", "QuestionResult", "Result", "grade_one", "grade_all", "SUBMISSION_TIMEOUT"]
@@ -32,62 +33,6 @@ __all__ = ["GradingOptions", "QuestionResult", "Result", "grade_one", "grade_all
 SUBMISSION_TIMEOUT = 900
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-@dataclass
-class QuestionResult:
-    """One graded cell of a notebook, as its check's outcome reported it."""
-
-    id: str  # the test cell's grade id
-    title: str  # the notebook heading the question sits under
-    kind: str  # "auto" (test cell) or "manual" (written answer)
-    max_points: float
-    points: float | None  # None: waits for a person
-    state: str  # "correct", "wrong", "not attempted", "recorded", "error"
-    message: str = ""
-    answer: str | None = None  # the student's value quoted by the check
-    hint: str = ""
-
-    @property
-    def passed(self) -> bool | None:
-        return None if self.kind == "manual" else self.state == "correct"
-
-    @classmethod
-    def from_json(cls, data: dict) -> "QuestionResult":
-        data = dict(data)
-        if "question" in data:  # results written before questions had titles and states
-            data["id"] = data.pop("question")
-            data.setdefault("title", data["id"])
-            passed = data.pop("passed", None)
-            data.setdefault("state", "recorded" if passed is None else "correct" if passed else "wrong")
-        data.pop("passed", None)
-        return cls(**data)
-
-
-@dataclass
-class Result:
-    student: str
-    assignment: str
-    file: str
-    status: str = "graded"  # or "error"
-    error: str = ""
-    auto_score: float = 0.0
-    auto_max: float = 0.0
-    manual_max: float = 0.0
-    seconds: float = 0.0
-    questions: list[QuestionResult] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # one-line notes from screening
-    autograded_path: str = ""
-    error_kind: str = ""  # "file" (not a gradable notebook), "kernel", "timeout", "flagged"
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "Result":
-        data = dict(data)
-        data["questions"] = [QuestionResult.from_json(q) for q in data.get("questions", [])]
-        return cls(**data)
 
 
 _COURSE_CONFIG = """\
@@ -321,9 +266,8 @@ def _grade_batch(batch: list[tuple[Submission, object]], options: GradingOptions
             result = Result(sub.student, sub.assignment, str(sub.path), status="error", seconds=per_notebook)
             if code is None:
                 result.error = f"stopped after the notebook's time budget of {options.notebook_budget:.0f} s"
-                result.error_kind = "timeout"
             else:
-                result.error, result.error_kind = _explain_failure(log)
+                result.error, _ = _explain_failure(log)
             results[sub.student] = result
     return results
 
@@ -386,7 +330,7 @@ def _batches(items: list, size: int) -> list[list]:
 
 def grade_all(submissions: list[Submission], workers: int | None = None, keep: Path | None = None,
               progress: bool = True, timeout: float = SUBMISSION_TIMEOUT,
-              options: GradingOptions | None = None) -> list[Result]:
+              options: GradingOptions | None = None, on_result=None) -> list[Result]:
     """Grade every submission; results come back in the order of ``submissions``.
 
     Each notebook is first screened (:mod:`autograders.screen`); those that can be
@@ -394,6 +338,7 @@ def grade_all(submissions: list[Submission], workers: int | None = None, keep: P
     private courses, ``workers`` batches at a time (default: one per core). If a
     batch does not finish (a crash, the time budget), every notebook it left
     ungraded is graded again on its own, so one bad notebook costs only itself.
+    ``on_result(result)`` is called in this thread for each result as soon as it is complete.
     """
     try:
         from .screen import screen
@@ -406,13 +351,31 @@ def grade_all(submissions: list[Submission], workers: int | None = None, keep: P
     screened: list[tuple[Submission, object]] = []
     notes: dict[str, list[str]] = {}
     withheld: set[str] = set()
+
+    def finish(sub: Submission, result: Result) -> Result:
+        if not result.auto_max:
+            result.auto_max = _max_points(sub.assignment)
+        if sub.key in withheld:
+            result.status = "flagged"
+            result.auto_score = 0.0
+            for q in result.questions:
+                if q.kind == "auto":
+                    q.points, q.state = 0.0, "recorded"
+        result.problems = notes.get(sub.key, [])
+        if result.status == "flagged" and not result.error:
+            result.error = next((p for p in result.problems if "review" in p), "held for review")
+        result.sandbox = "autograders/sandbox.py" if options.sandbox else "none (--no-sandbox)"
+        if on_result is not None:
+            on_result(result)
+        return result
+
     for sub in submissions:
         check = screen(sub.path, sub.assignment)
         notes[sub.key] = list(check.problems)
         if check.notebook is None:
             reason = check.problems[0] if check.problems else "cannot be read as a notebook"
-            results[sub.key] = Result(sub.student, sub.assignment, str(sub.path), status="error", error=reason,
-                                      error_kind="file")
+            results[sub.key] = finish(sub, Result(sub.student, sub.assignment, str(sub.path), status="error",
+                                                  error=reason))
             continue
         if check.withhold:
             withheld.add(sub.key)
@@ -452,30 +415,14 @@ def grade_all(submissions: list[Submission], workers: int | None = None, keep: P
         return out
 
     size = max(1, min(options.batch_size, -(-len(screened) // workers) if screened else 1))
+    by_key = {sub.key: sub for sub in submissions}
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for future in as_completed([pool.submit(run, batch) for batch in _batches(screened, size)]):
-            results.update(future.result())
+            for key, result in future.result().items():
+                results[key] = finish(by_key[key], result)
     if bar is not None:
         bar.close()
-
-    ordered = []
-    for sub in submissions:
-        result = results[sub.key]
-        if not result.auto_max:
-            result.auto_max = _max_points(sub.assignment)
-        if sub.key in withheld:
-            result.status = "flagged"
-            result.error_kind = "flagged"
-            result.auto_score = 0.0
-            for q in result.questions:
-                if q.kind == "auto":
-                    q.points, q.state = 0.0, "wrong"
-                    q.message = "Held for review by your instructor: " + q.message
-        result.problems = notes.get(sub.key, [])
-        if result.status == "flagged" and not result.error:
-            result.error = next((p for p in result.problems if "review" in p), "held for review")
-        ordered.append(result)
-    return ordered
+    return [results[sub.key] for sub in submissions]
 
 def save_results(results: list[Result], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -517,8 +464,8 @@ def record_in_gradebook(results: list[Result], db: Path = GRADEBOOK) -> None:
                 if q.kind == "auto":
                     grade.auto_score = q.points or 0.0
                     grade.needs_manual_grade = False
-                else:
-                    grade.needs_manual_grade = True
+                else:  # a written answer waits for a person unless one has graded it already
+                    grade.needs_manual_grade = grade.manual_score is None
             gb.db.commit()
             if r.autograded_path and Path(r.autograded_path).exists():
                 from .course import BUILD

@@ -14,7 +14,7 @@ What it repairs, by matching the submission against the source assignment
 (``assignments/<a>/<a>.ipynb``):
 
 - nbgrader metadata and cell ids stripped or changed (Colab drops them): locked and
-  test cells are recognised by their ``grade_id`` or, failing that, by their text as
+  test cells are recognized by their ``grade_id`` or, failing that, by their text as
   released (hidden tests removed); answer cells by their position between locked
   cells. An honest notebook that lost its metadata gets its real grade.
 - test or locked cells deleted, duplicated, moved, edited or turned into markdown:
@@ -165,7 +165,7 @@ class _SourceCell:
     cell: NotebookNode
     role: str  # "locked" (tests included), "answer" or "plain"
     grade_id: str | None
-    text: str  # normalised released text
+    text: str  # normalized released text
 
     @property
     def is_test(self) -> bool:

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import nbformat  # noqa: E402
 
 from autograders import course  # noqa: E402
-from autograders.collect import collect_submissions  # noqa: E402
+from autograders.intake.collect import collect_submissions  # noqa: E402
 from autograders.grade import grade_all  # noqa: E402
 from autograders.samples.make_samples import variant, variants  # noqa: E402
 

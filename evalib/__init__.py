@@ -25,6 +25,7 @@ from .design.lint import LintWarning, lint
 
 # The lecture's models (topics 4, 5)
 from .mnist.models import LectureNet
+from .mnist.models import LECTURE_FORWARD
 
 # Lessons 4-5: MNIST data, more models, the one-epoch training loop
 from .mnist.models import ClassicNet, LeanNet, LectureNetFC
@@ -104,6 +105,7 @@ from .lessons.initialization import (
 )
 from .lessons.invariance import TRANSFORMS, InvarianceRow, pooling_invariance, transform_images
 from .lessons.plots import plot_depth, plot_invariance, show_images
+from .lessons.plots import show_kernels
 from .lessons.widgets import (
     STACK_PRESETS,
     InitExplorer,
@@ -135,6 +137,7 @@ __all__ = [
     "lint",
     # models
     "LectureNet",
+    "LECTURE_FORWARD",
     # lessons 4-5: data, models, training
     "ClassicNet",
     "LeanNet",
@@ -220,6 +223,7 @@ __all__ = [
     "plot_depth",
     "plot_invariance",
     "show_images",
+    "show_kernels",
     "STACK_PRESETS",
     "InitExplorer",
     "KernelEditor",

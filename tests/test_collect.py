@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from autograders.collect import collect_submissions
+from autograders.intake.collect import collect_submissions
 
 A = ["a1_kernels_channels", "a2_receptive_field"]
 NB = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'

@@ -48,7 +48,7 @@ def _nfc(text: str) -> str:
 
 def _student(name: str) -> str:
     """The student a corpus file belongs to, as collect names them."""
-    from autograders.collect import _match
+    from autograders.intake.collect import _match
 
     match = _match(Path(_nfc(name)), [A])
     assert not isinstance(match, str), name

@@ -1,4 +1,4 @@
-"""MNIST data: the three sources, the offline split, normalisation and seeded loaders. No network."""
+"""MNIST data: the three sources, the offline split, normalization and seeded loaders. No network."""
 from __future__ import annotations
 
 import gzip

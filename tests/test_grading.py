@@ -17,7 +17,7 @@ pytest.importorskip("nbgrader")
 
 from autograders import course  # noqa: E402
 from autograders.__main__ import SAMPLES, grade_folder  # noqa: E402
-from autograders.collect import collect_submissions  # noqa: E402
+from autograders.intake.collect import collect_submissions  # noqa: E402
 from autograders.source import HIDDEN_BEGIN, HIDDEN_END  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -135,7 +135,10 @@ def test_question_summary_counts_wrong_answers(graded):
     n_convs = rows[("a2_receptive_field", "test_n_convs_199")]
     assert "100 (1)" in n_convs["most_common_wrong_answers"]
     assert float(n_convs["share_failed"]) > 0
-    assert (out / "question_summary.png").stat().st_size > 1000
+    assert (out / "index.html").exists()
+    for a in course.assignment_names():
+        assert (out / "figures" / f"{a}-scores.png").stat().st_size > 1000
+        assert (out / "figures" / f"{a}-questions.png").stat().st_size > 1000
 
 
 def test_lms_zip_is_collected_like_a_folder(tmp_path):

@@ -73,12 +73,12 @@ def test_import_has_no_side_effects():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-MODULES = sorted(m.name for m in pkgutil.iter_modules(evalib.__path__) if m.name != "demo")
+MODULES = sorted(m.name for m in pkgutil.walk_packages(evalib.__path__, "evalib.") if m.name != "evalib.demo")
 
 
 @pytest.mark.parametrize("module_name", MODULES)
 def test_docstring_examples_run(module_name):
-    module = importlib.import_module(f"evalib.{module_name}")
+    module = importlib.import_module(module_name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
 

@@ -86,7 +86,7 @@ WRONG = {
     },
     "a4_mnist_one_epoch": {
         # The two wrong answers of the syllabus (26x26 after a padded conv, the pooling shortcut's RFs)
-        # and validation digits normalised with their own statistics.
+        # and validation digits normalized with their own statistics.
         "partial": {
             "lecture_annotations": (
                 "lecture_annotations = [\n"

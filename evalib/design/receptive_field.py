@@ -11,9 +11,9 @@ The exact rule the course teaches, for one spatial axis, starting from
 (the effective stride) and ``padding`` is the effective padding: output pixel
 ``i`` sees input pixels ``i * jump - padding`` to ``i * jump - padding + rf - 1``.
 
->>> steps = receptive_field_steps([(3, 1, 1), (3, 1, 1), (2, 2, 0), (3, 1, 1)])
+>>> steps = receptive_field_steps([(3, 1, 1), (2, 2, 0), (3, 1, 1), (3, 2, 0)])
 >>> [s.rf for s in steps]
-[3, 5, 6, 10]
+[3, 4, 8, 12]
 """
 from __future__ import annotations
 

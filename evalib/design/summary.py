@@ -387,7 +387,7 @@ def _tensor_inputs(node: torch.fx.Node) -> list[torch.fx.Node]:
 
 @solves("a1_kernels_channels", "a2_receptive_field", "a4_mnist_one_epoch")
 def summary(model: nn.Module, input_size: Sequence[int], batch_size: int = 2) -> ModelSummary:
-    """Summarise ``model`` for one input of ``input_size = (C, H, W)``.
+    """Summarize ``model`` for one input of ``input_size = (C, H, W)``.
 
     Returns a :class:`ModelSummary` whose rows hold, per layer: name, type,
     output shape (without the batch), parameters, RF and jump. The model is

@@ -25,7 +25,7 @@ from .initialization import (
 )
 from .invariance import TRANSFORMS, InvarianceRow, pooling_invariance, transform_images
 from .kernels import KERNEL_DESCRIPTIONS, KERNELS, apply_kernels, kernel, kernel_bank, kernel_names
-from .plots import plot_depth, plot_invariance, show_images
+from .plots import plot_depth, plot_invariance, show_images, show_kernels
 from .widgets import (
     STACK_PRESETS,
     InitExplorer,
@@ -44,7 +44,7 @@ __all__ = [
     "init_model_", "init_weights_", "scheme_std", "symmetry_demo",
     "TRANSFORMS", "InvarianceRow", "pooling_invariance", "transform_images",
     "KERNEL_DESCRIPTIONS", "KERNELS", "apply_kernels", "kernel", "kernel_bank", "kernel_names",
-    "plot_depth", "plot_invariance", "show_images",
+    "plot_depth", "plot_invariance", "show_images", "show_kernels",
     "STACK_PRESETS", "InitExplorer", "KernelEditor", "ReceptiveFieldExplorer",
     "init_explorer", "kernel_editor", "receptive_field_explorer", "stack_from_spec",
 ]

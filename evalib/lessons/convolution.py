@@ -1,4 +1,4 @@
-"""2D convolution written by hand, twice: with plain loops, and vectorised.
+"""2D convolution written by hand, twice: with plain loops, and vectorized.
 
 Both functions take the same arguments as :func:`torch.nn.functional.conv2d`
 (input, weight, bias, stride, padding) and give the same result, so you can

@@ -247,9 +247,18 @@ class DepthRecord:
     """What :func:`depth_experiment` measured, one entry per layer (layer 1 first).
 
     ``act_mean`` and ``act_std``: mean and standard deviation of the layer's
-    output (after the activation). ``grad_norm``: norm of the loss gradient with
-    respect to that output, which shows how much signal flows back to the
-    layer. ``weight_grad_norm``: norm of the gradient of its weights.
+    output (after the activation). ``act_max``: its largest absolute value
+    (``inf`` once a value overflowed float's range, ``nan`` once any value is
+    not a number). ``nan_share``: the share of its values that are ``nan``.
+    ``grad_norm``: norm of the loss gradient with respect to that output,
+    which shows how much signal flows back to the layer.
+    ``weight_grad_norm``: norm of the gradient of its weights.
+
+    In float32 the standard deviation can overflow (to ``inf``) a few layers
+    before any single value does: computing it adds up every value of the
+    layer, and that sum passes float32's largest number (about 3.4e38) first.
+    Once values are ``inf``, a convolution adds ``+inf`` and ``-inf`` together,
+    which gives ``nan``, and a ``nan`` spreads to everything it touches.
     """
 
     scheme: str
@@ -261,6 +270,8 @@ class DepthRecord:
     act_std: list[float] = field(default_factory=list)
     grad_norm: list[float] = field(default_factory=list)
     weight_grad_norm: list[float] = field(default_factory=list)
+    act_max: list[float] = field(default_factory=list)
+    nan_share: list[float] = field(default_factory=list)
 
     @property
     def depth(self) -> int:
@@ -298,8 +309,8 @@ def depth_experiment(
     ``scheme``. The input is ``batch`` samples of N(0, 1) noise, shaped
     ``(batch, width, size, size)`` for convolutions, ``(batch, width)`` for
     linear layers. The loss for the backward pass is the mean of the last
-    output. The defaults (64 channels, 16x16, batch 8) take well under a second
-    for 50 layers; torch runs on ``threads`` threads meanwhile (``None``: as set).
+    output. The defaults (64 channels, 16x16, batch 8) keep 50 layers cheap;
+    torch runs on ``threads`` threads meanwhile (``None``: as set).
 
     >>> rec = depth_experiment("he_normal", depth=5, width=16, size=8)
     >>> rec.depth, 0.2 < rec.final_std < 3
@@ -335,6 +346,10 @@ def _depth_experiment(
         record.act_std.append(float(out.detach().std()))
         record.grad_norm.append(float(out.grad.norm()))
         record.weight_grad_norm.append(float(layer.weight.grad.norm()))
+        values = out.detach()
+        nans = torch.isnan(values)
+        record.act_max.append(float("nan") if bool(nans.any()) else float(values.abs().max()))
+        record.nan_share.append(float(nans.float().mean()))
     return record
 
 
@@ -345,6 +360,14 @@ class SymmetryResult:
     ``spread[t]`` is the largest difference between any two hidden kernels of
     the first layer after ``t`` training steps (``t = 0`` is the start).
     ``distinct[t]`` counts the different kernels among the ``channels``.
+    ``losses[t]`` is the training loss of step ``t``.
+
+    Two numbers describe, at the start, the features that reach the last
+    layer (one value per channel and digit, after the average pool):
+    ``feature_spread``, their standard deviation over the 64 digits averaged
+    over the channels (how much the last layer has to work with), and
+    ``ink_correlation``, the correlation over the digits between the first
+    channel's value and the amount of ink (the mean pixel) of the digit.
     """
 
     scheme: str
@@ -352,6 +375,13 @@ class SymmetryResult:
     losses: list[float] = field(default_factory=list)
     spread: list[float] = field(default_factory=list)
     distinct: list[int] = field(default_factory=list)
+    feature_spread: float = float("nan")
+    ink_correlation: float = float("nan")
+
+    @property
+    def loss_drop(self) -> float:
+        """How much the loss fell from the first step to the last."""
+        return self.losses[0] - self.losses[-1] if self.losses else float("nan")
 
 
 def _symmetry_stats(weight: torch.Tensor, tolerance: float) -> tuple[float, int]:
@@ -408,8 +438,14 @@ def _symmetry_demo(
         nn.Linear(channels, 10),
     )
     init_model_(model, scheme, value=value, generator=generator)
-    optimiser = torch.optim.SGD(model.parameters(), lr=lr)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     result = SymmetryResult(scheme, channels)
+    with torch.no_grad():
+        features = model[:-1](x)  # (64, channels): what the last layer receives
+        ink = x.flatten(1).mean(dim=1)
+        result.feature_spread = float(features.std(dim=0).mean())
+        pair = torch.stack([features[:, 0], ink])
+        result.ink_correlation = float(torch.corrcoef(pair)[0, 1]) if float(features[:, 0].std()) > 0 else float("nan")
     first = model[0].weight
     for step in range(steps + 1):
         spread, distinct = _symmetry_stats(first, tolerance)
@@ -417,9 +453,9 @@ def _symmetry_demo(
         result.distinct.append(distinct)
         if step == steps:
             break
-        optimiser.zero_grad()
+        optimizer.zero_grad()
         loss = nn.functional.cross_entropy(model(x), y)
         loss.backward()
-        optimiser.step()
+        optimizer.step()
         result.losses.append(loss.item())
     return result

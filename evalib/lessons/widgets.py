@@ -181,7 +181,8 @@ STACK_PRESETS: dict[str, str] = {
     "one 5x5 conv": "c5",
     "five 3x3 convs": "c3 c3 c3 c3 c3",
     "block, max pool, block": "c3p1 c3p1 m2 c3p1 c3p1",
-    "the lecture network": "c3p1 c3p1 m2 c3p1 c3p1 m2 c3 c3 c3",
+    "two blocks of three": "c3p1 c3p1 c3p1 m2 c3p1 c3p1 c3p1 m2 c3 c3",
+    "strided 3x3 convs": "c3s2 c3s2 c3",
 }
 
 _TOKEN = re.compile(r"^(?P<kind>[cm])(?P<k>\d+)(?:s(?P<s>\d+))?(?:p(?P<p>\d+))?$")
@@ -276,7 +277,7 @@ class ReceptiveFieldExplorer(_Explorer):
             self.update()
 
     def _rebuild(self) -> None:
-        """Re-summarise the stack after its layers changed, then update."""
+        """Summarize the stack again after its layers changed, then update."""
         try:
             self.summary = summary(stack_from_spec(self.spec.value), self.input_size)
             self.error = ""

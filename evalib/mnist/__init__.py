@@ -23,7 +23,7 @@ from .data import (
     read_idx,
     stratified_split,
 )
-from .models import ClassicNet, LeanNet, LectureNet, LectureNetFC
+from .models import LECTURE_FORWARD, ClassicNet, LeanNet, LectureNet, LectureNetFC
 from .plots import (
     plot_class_histogram,
     plot_confusion,
@@ -62,7 +62,7 @@ from .training import (
 __all__ = [
     "MNIST_MEAN", "MNIST_STD", "SOURCES", "Loaders", "MnistData", "MnistUnavailableError", "PixelStats",
     "find_idx_files", "load_idx_folder", "load_mnist", "mnist_loaders", "pixel_stats", "read_idx", "stratified_split",
-    "ClassicNet", "LeanNet", "LectureNet", "LectureNetFC",
+    "LECTURE_FORWARD", "ClassicNet", "LeanNet", "LectureNet", "LectureNetFC",
     "plot_class_histogram", "plot_confusion", "plot_feature_maps", "plot_history", "plot_kernels",
     "plot_misclassified", "plot_output_units",
     "Mistakes", "OutputUnits", "Predictions", "confusion_matrix", "feature_maps", "first_layer_kernels",

@@ -16,7 +16,7 @@ Where the digits come from (``source=``):
 ``source="auto"`` takes the best one available and says which it took. Every
 source gives the same thing: float32 images of shape ``(N, 1, 28, 28)`` with
 values in ``[0, 1]`` and int64 labels, wrapped in a :class:`MnistData`.
-:func:`mnist_loaders` normalises them with the mean and standard deviation
+:func:`mnist_loaders` normalizes them with the mean and standard deviation
 measured on the training images and returns seeded data loaders.
 
 >>> data = load_mnist("offline", val_size=500, verbose=False)
@@ -207,7 +207,7 @@ class MnistData:
     @property
     @solves("a4_mnist_one_epoch")
     def stats(self) -> PixelStats:
-        """Pixel statistics of the training images (what normalisation uses)."""
+        """Pixel statistics of the training images (what normalization uses)."""
         return pixel_stats(self.train_images)
 
     def __repr__(self) -> str:
@@ -353,7 +353,7 @@ def load_mnist(
 
 @dataclass
 class Loaders:
-    """Seeded training and test loaders, the data behind them and the normalisation used."""
+    """Seeded training and test loaders, the data behind them and the normalization used."""
 
     train: DataLoader
     test: DataLoader
@@ -376,7 +376,7 @@ def mnist_loaders(
     limit: int | None = None,
     **load_kwargs,
 ) -> Loaders:
-    """Normalised, seeded loaders over ``data`` (or ``load_mnist(**load_kwargs)``).
+    """Normalized, seeded loaders over ``data`` (or ``load_mnist(**load_kwargs)``).
 
     ``normalize="data"`` uses the mean and std measured on the training images,
     ``"mnist"`` the published 0.1307 and 0.3081, a pair your own values, and

@@ -1,9 +1,9 @@
 """The lecture's networks.
 
-``LectureNet`` is the session's MNIST network, layer for layer (6,379,786
-parameters). With ``final_relu=True`` (the default, as handed out) it has the
-quiz bug: a ReLU on the class scores before log-softmax. ``final_relu=False``
-is the one-line fix.
+``LectureNet`` is the lecture's MNIST network, layer for layer (6,379,786
+parameters). With ``final_relu=True`` (the default) it computes exactly what
+the lecture handed out (:data:`LECTURE_FORWARD` is that code, to read);
+``final_relu=False`` leaves out the ReLU after ``conv7``.
 
 >>> sum(p.numel() for p in LectureNet().parameters())
 6379786
@@ -11,8 +11,8 @@ is the one-line fix.
 Lessons 4 and 5 add three more: ``LeanNet``, a small network built by the
 lecture's own design rules; ``ClassicNet``, the well-known PyTorch MNIST example
 architecture, as a baseline; and ``LectureNetFC``, the lecture network with
-fully connected layers in place of its last convolution (a proposed "fix" that
-keeps the bug).
+fully connected layers in place of its last convolution (what a student who
+"adds fully connected layers" writes).
 """
 from __future__ import annotations
 
@@ -20,13 +20,26 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+# The networks; LECTURE_FORWARD below is text, imported by name where it is needed.
 __all__ = ["LectureNet", "LectureNetFC", "LeanNet", "ClassicNet"]
+
+#: The lecture network's ``forward`` as it was handed out, for reading. ``LectureNet()``
+#: computes the same thing (a test compares the two on the same weights).
+LECTURE_FORWARD = """\
+def forward(self, x):
+    x = self.pool1(F.relu(self.conv2(F.relu(self.conv1(x)))))
+    x = self.pool2(F.relu(self.conv4(F.relu(self.conv3(x)))))
+    x = F.relu(self.conv6(F.relu(self.conv5(x))))
+    x = F.relu(self.conv7(x))
+    x = x.view(-1, 10)
+    return F.log_softmax(x)
+"""
 
 
 class LectureNet(nn.Module):
-    """The lecture network: seven 3x3 convolutions and two 2x2 max pools.
+    """The lecture network: seven 3x3 convolutions and two 2x2 max pools, for 1x28x28 digits.
 
-    Shapes for a 1x28x28 digit: 28 > 28 > 28 | MP > 14 > 14 > 14 | MP > 7 > 5 > 3 > 1.
+    ``final_relu=True`` (the default) is the code as handed out; ``False`` drops the ReLU after ``conv7``.
     """
 
     def __init__(self, final_relu: bool = True) -> None:
@@ -48,7 +61,7 @@ class LectureNet(nn.Module):
         x = F.relu(self.conv6(F.relu(self.conv5(x))))
         x = self.conv7(x)
         if self.final_relu:
-            x = F.relu(x)  # the bug: class scores can no longer be negative
+            x = F.relu(x)
         x = x.view(-1, 10)
         return F.log_softmax(x, dim=1)
 
@@ -122,9 +135,10 @@ class ClassicNet(nn.Module):
 class LectureNetFC(LectureNet):
     """The lecture network with its last convolution replaced by fully connected layers.
 
-    conv6's 3x3x1024 output is flattened into ``fc1`` (9216 > 128) and ``fc2``
-    (128 > 10). With ``final_relu=True`` the ReLU stays on the class scores,
-    which is what a student who "adds fully connected layers" usually keeps.
+    conv6's output (9,216 values) is flattened into ``fc1`` (9216 > 128) and
+    ``fc2`` (128 > 10). With ``final_relu=True`` a ReLU follows ``fc2``, as one
+    follows ``conv7`` in :class:`LectureNet`; a student who "adds fully connected
+    layers" usually keeps the rest of the code as it was.
     """
 
     def __init__(self, final_relu: bool = True, hidden: int = 128) -> None:
@@ -140,5 +154,5 @@ class LectureNetFC(LectureNet):
         x = F.relu(self.fc1(torch.flatten(x, 1)))
         x = self.fc2(x)
         if self.final_relu:
-            x = F.relu(x)  # the same bug, one layer further on
+            x = F.relu(x)
         return F.log_softmax(x, dim=1)

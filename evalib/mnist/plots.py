@@ -52,7 +52,9 @@ def _running_mean(values: list[float], window: int) -> np.ndarray:
 def plot_history(histories: History | Mapping[str, History], window: int = 20):
     """Training loss and accuracy per batch (running mean over ``window`` batches), one line per history.
 
-    The test accuracy after each epoch is marked with a dot.
+    The test accuracy after each epoch is marked with a dot on the accuracy
+    panel, and its value (the last epoch's) is written in that panel's legend,
+    where no curve can hide it.
     """
     import matplotlib.pyplot as plt
 
@@ -61,18 +63,20 @@ def plot_history(histories: History | Mapping[str, History], window: int = 20):
     for name, h in named.items():
         steps = np.arange(1, len(h.batches) + 1)
         line, = ax_loss.plot(steps, _running_mean([b.loss for b in h.batches], window), label=name or None)
-        ax_acc.plot(steps, 100 * _running_mean([b.accuracy for b in h.batches], window), color=line.get_color(), label=name or None)
+        tested = f"test {h.final.test_accuracy:.1%}" if h.epochs else ""
+        label = f"{name} ({tested})" if name and tested else (name or tested or None)
+        ax_acc.plot(steps, 100 * _running_mean([b.accuracy for b in h.batches], window), color=line.get_color(), label=label)
         per_epoch = len(h.batches) / max(len(h.epochs), 1)
         for e in h.epochs:
             ax_acc.plot(e.epoch * per_epoch, 100 * e.test_accuracy, "o", color=line.get_color())
-            ax_acc.annotate(f"test {e.test_accuracy:.1%}", (e.epoch * per_epoch, 100 * e.test_accuracy),
-                            textcoords="offset points", xytext=(-60, 6), fontsize=8, color=line.get_color())
     ax_loss.set(xlabel="batch", ylabel="training loss (NLL)", title="loss")
-    ax_acc.set(xlabel="batch", ylabel="accuracy (%)", title="accuracy", ylim=(0, 100))
+    ax_acc.set(xlabel="batch", ylabel="accuracy (%)", title="accuracy (dot: held-out digits after the epoch)", ylim=(0, 100))
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
-        if any(named):
-            ax.legend(fontsize=8)
+    if any(named):
+        ax_loss.legend(fontsize=8)
+    if any(named) or any(h.epochs for h in named.values()):
+        ax_acc.legend(fontsize=8, loc="best")
     fig.tight_layout()
     return fig
 
@@ -111,11 +115,11 @@ def _grid(count: int, cols: int, size: float):
 
 
 def plot_misclassified(mistakes: Mistakes, cols: int = 8):
-    """The mistakes with "true > predicted (confidence)" above each digit."""
+    """The mistakes with "true > predicted (confidence)" above each digit, drawn white on black."""
     count = len(mistakes.targets)
     fig, axes = _grid(count, cols, 1.5)
     for ax, image, t, p, c in zip(axes, mistakes.images, mistakes.targets, mistakes.predicted, mistakes.confidence):
-        ax.imshow(image.squeeze(0).numpy(), cmap="gray_r")
+        ax.imshow(image.squeeze(0).numpy(), cmap="gray")  # white strokes on black, as everywhere
         ax.set_title(f"{int(t)} > {int(p)} ({float(c):.0%})", fontsize=8)
     fig.suptitle(f"{count} most confident of {mistakes.total} mistakes (true > predicted)", fontsize=10)
     fig.tight_layout()
@@ -140,7 +144,7 @@ def plot_feature_maps(image: torch.Tensor, maps: torch.Tensor, cols: int = 8):
     count = maps.shape[0] + 1
     fig, axes = _grid(count, cols, 1.2)
     axes = list(axes)
-    axes[0].imshow(image.squeeze(0).numpy(), cmap="gray_r")
+    axes[0].imshow(image.squeeze(0).numpy(), cmap="gray")
     axes[0].set_title("input", fontsize=7)
     limit = float(maps.abs().max()) or 1.0
     for index, (ax, fmap) in enumerate(zip(axes[1:], maps)):

@@ -91,6 +91,13 @@ class EpochRecord:
     def images_per_second(self) -> float:
         return self.images / self.seconds if self.seconds else float("nan")
 
+    def __str__(self) -> str:
+        return (
+            f"epoch {self.epoch}: train loss {self.train_loss:.4f}, accuracy {self.train_accuracy:.2%} | "
+            f"test loss {self.test_loss:.4f}, accuracy {self.test_accuracy:.2%} | "
+            f"{self.seconds:.1f} s ({self.images_per_second:,.0f} images/s)"
+        )
+
 
 @dataclass
 class History:
@@ -104,14 +111,7 @@ class History:
         return self.epochs[-1]
 
     def __str__(self) -> str:
-        lines = []
-        for e in self.epochs:
-            lines.append(
-                f"epoch {e.epoch}: train loss {e.train_loss:.4f}, accuracy {e.train_accuracy:.2%} | "
-                f"test loss {e.test_loss:.4f}, accuracy {e.test_accuracy:.2%} | "
-                f"{e.seconds:.1f} s ({e.images_per_second:,.0f} images/s)"
-            )
-        return "\n".join(lines) or "no epochs yet"
+        return "\n".join(str(e) for e in self.epochs) or "no epochs yet"
 
 
 def train_epoch(
@@ -201,7 +201,9 @@ def fit(
     shuffling first, so two runs with the same seed see the same batches in
     the same order (seed the model's weights yourself, with
     :func:`seed_everything`, before building it). The model is moved to
-    ``device`` (default: :func:`pick_device`).
+    ``device`` (default: :func:`pick_device`). With ``progress`` a bar runs
+    during each epoch and one line sums the epoch up after it (the same line
+    ``print(history)`` gives); ``progress=False`` prints nothing.
     """
     device = pick_device(device)
     if seed is not None:
@@ -220,5 +222,5 @@ def fit(
         test_loss, test_acc = evaluate(model, test_loader, device) if test_loader is not None else (float("nan"), float("nan"))
         history.epochs.append(EpochRecord(epoch, train_loss, train_acc, test_loss, test_acc, seconds, images))
         if progress:
-            print(f"epoch {epoch}: test loss {test_loss:.4f}, accuracy {test_acc:.2%}")
+            print(history.epochs[-1])  # one line per epoch, under the bar: the whole record, once
     return history
