@@ -151,7 +151,7 @@ _BRITISH = re.compile(
 )
 # Names that must keep their spelling, because notebooks already handed out use them: assignment 5's
 # answer variable ``normalise`` (and its test id), and the public function ``conv2d_vectorised``.
-_KEPT_NAMES = re.compile(r"`normalise`|\bnormalise\s*=|\btest_normalise\b|\bconv2d_vectorised\b")
+_KEPT_NAMES = re.compile(r"`normalise`|\bnormalise\s*=|\btest_normalise\b|\bconv2d_vectorised\b|[\"']normalise[\"']|(?m:^normalise$)")
 
 
 def british_spellings(text: str) -> list[str]:
