@@ -158,8 +158,9 @@ def train(namespace: dict, args: Mapping) -> dict:
     ``epochs``, ``limit`` (training digits used, for tests). Every error comes back as data.
     """
     import torch
+    from torch.utils.data import DataLoader, TensorDataset
 
-    from ..mnist.data import load_mnist, mnist_loaders
+    from ..mnist.data import load_mnist
     from ..mnist.training import fit, one_cycle_sgd, seed_everything
 
     try:
@@ -169,18 +170,25 @@ def train(namespace: dict, args: Mapping) -> dict:
             lr = 0.1
         seed = int(args.get("seed", 1))
         data = load_mnist(source="offline", val_size=int(args.get("val_size", 500)), seed=seed, verbose=False)
-        loaders = mnist_loaders(data, batch_size=int(args.get("batch_size", 32)), seed=seed, limit=args.get("limit"))
+        # Written out here rather than with evalib's loaders: a grading kernel has those switched off.
+        images, labels = data.train_images.double(), data.train_labels
+        if args.get("limit"):
+            images, labels = images[: int(args["limit"])], labels[: int(args["limit"])]
+        mean, std = float(images.mean()), float(images.std(unbiased=False))
+        train_set = TensorDataset(((images - mean) / std).float(), labels)
+        loader = DataLoader(train_set, batch_size=int(args.get("batch_size", 32)), shuffle=True,
+                            generator=torch.Generator().manual_seed(seed))
         seed_everything(seed)
         model = cls()
         epochs = int(args.get("epochs", 1))
-        optimizer, scheduler = one_cycle_sgd(model, max_lr=float(lr), total_steps=epochs * len(loaders.train))
-        history = fit(model, loaders.train, None, optimizer=optimizer, scheduler=scheduler, epochs=epochs, seed=seed,
+        optimizer, scheduler = one_cycle_sgd(model, max_lr=float(lr), total_steps=epochs * len(loader))
+        history = fit(model, loader, None, optimizer=optimizer, scheduler=scheduler, epochs=epochs, seed=seed,
                       device="cpu", progress=False)
         held = dump(model)
         counted = count_held(held)
         if sum(counted.values()) > MAX_HELD:
             return {"ok": False, "error": f"the network holds {sum(counted.values()):,} numbers", "held": counted}
-        return {"ok": True, "held": held, "counted": counted, "mean": float(loaders.mean), "std": float(loaders.std),
+        return {"ok": True, "held": held, "counted": counted, "mean": mean, "std": std,
                 "lr": float(lr), "loss": [round(float(b.loss), 4) for b in history.batches[:: max(1, len(history.batches) // 20)]]}
     except BaseException as error:  # the student's network, reported as data
         return {"ok": False, "error": f"{type(error).__name__}: {str(error)[:300]}"}

@@ -28,7 +28,7 @@ from .guard import HelperNotAllowed, computed_with, helpers_off, uses_helpers
 from .parse import is_placeholder
 from .plain import Limits, to_plain
 
-__all__ = ["run", "lookup", "take_value", "call", "time_limit", "ProbeTimeout"]
+__all__ = ["run", "step", "lookup", "take_value", "call", "time_limit", "ProbeTimeout"]
 
 OUTPUT_LIMIT = 4000  # characters of a call's captured output kept
 ERROR_LIMIT = 300
@@ -151,3 +151,13 @@ def run(namespace: dict, question_id: str, requests: Sequence[dict], assignment:
 
     question = find_question(question_id, assignment)
     return {"question": question.id, "results": question.probe_all(namespace, list(requests))}
+
+
+def step(namespace: dict, args: dict) -> dict:
+    """A grading runner's probe step: ``args`` holds ``question``, ``requests`` and ``assignment``.
+
+    >>> step({"n_convs_199": 99}, {"question": "test_n_convs_199", "assignment": "a2_receptive_field",
+    ...       "requests": [{"op": "value", "part": "n_convs_199", "name": "n_convs_199"}]})["results"][0]["value"]
+    99
+    """
+    return run(namespace, str(args["question"]), list(args.get("requests", [])), args.get("assignment"))
