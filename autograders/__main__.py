@@ -19,23 +19,15 @@ report.txt and autograded/ notebooks.
 from __future__ import annotations
 
 import argparse
-import csv
-import dataclasses
 import sys
-import time
 from pathlib import Path
 
 from . import course
-from .grade import GradingOptions, grade_all, record_in_gradebook
-from .intake.collect import collect_submissions
-from .intake.names import read_roster
-from .report import export_grades, grade_table, write_outputs
-from .report.outline import outline
-from .results.gradebook import read_manual
-from .results.late import LatePolicy
+from .grading.pipeline import GradingLimits
+from .report import grade_table
 from .results.store import ResultsStore, StoreBusy
+from .workflow import SAMPLES, export_to_lms, grade_folder, rebuild
 
-SAMPLES = Path(__file__).resolve().parent / "samples" / "submissions"
 
 
 def _release(args) -> int:
@@ -43,138 +35,19 @@ def _release(args) -> int:
     return 0
 
 
-def _outlines(names: list[str]) -> dict:
-    return {a: outline(course.SOURCE, a) for a in names}
 
 
-def rebuild(out: Path, gradebook: bool = True, problems: list[str] | None = None, quiet: bool = True):
-    """Rebuild every report under ``out`` from its results store; returns (current results, class table)."""
-    names = course.assignment_names()
-    outlines = _outlines(names)
-    policy = LatePolicy.from_config(course.course_config())
-    with ResultsStore(out) as store:
-        current = store.current()
-    person, notes = read_manual(course.GRADEBOOK, [r.key for r in current]) if gradebook else ({}, [])
-    if not quiet:
-        for note in notes:
-            print(f"  {note}")
-    table = write_outputs(current, out, names, person, policy, {a: o.points for a, o in outlines.items()},
-                          {a: list(o.order) for a, o in outlines.items()}, problems)
-    return current, table
-
-
-def grade_folder(source: Path, out: Path, workers: int | None = None, assignments: list[str] | None = None,
-                 progress: bool = True, quiet: bool = False, options: GradingOptions | None = None,
-                 gradebook: bool = True, students: list[str] | None = None, regrade: bool = False,
-                 retry_errors: bool = False, roster: Path | None = None):
-    """Collect, grade what is new or changed, record each result in the store, rebuild the reports.
-
-    Returns (this run's results, graded now or before, and the collection). ``students`` and
-    ``assignments`` limit the run to those; ``regrade`` grades their hand-ins again even when
-    unchanged (the new results supersede the old ones, which stay in the store's history).
-    ``roster``: the LMS's gradebook export; hand-ins of students it does not list are reported.
-    Builds the release first if needed.
-    """
-    names = assignments or course.assignment_names()
-    if not course.GRADEBOOK.exists() or any(not (course.RELEASE / a).exists() for a in names):
-        course.release(names, quiet=quiet)
-    policy = LatePolicy.from_config(course.course_config())
-    # Names are matched against every assignment of the course, so that a notebook of another
-    # assignment is never taken for the one asked for; it is reported as not selected.
-    found = collect_submissions(source, course.assignment_names() or names, inbox=out / "inbox",
-                                default_assignment=names[0] if len(names) == 1 else None, zone=policy.zone)
-    others = [s for s in found.submissions if s.assignment not in names]
-    found.submissions = [s for s in found.submissions if s.assignment in names]
-    found.unmatched = sorted(found.unmatched + [(s.handed_in, f"{s.assignment}: not selected (--assignment)")
-                                                for s in others])
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "unmatched.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["file", "reason"])
-        w.writerows(found.unmatched)
-    selected = [s for s in found.submissions if not students or s.student in students]
-    if roster is not None:
-        listed = read_roster(Path(roster))
-        for s in selected:
-            entry, why = listed.find(s.student, s.lms, s.display)
-            if entry is None:
-                found.notes.append((s.handed_in, f"{s.student}: {why} ({Path(roster).name})"))
-    if not quiet:
-        print(f"{len(selected)} notebooks from {source}")
-        for name, reason in found.unmatched:
-            print(f"  not graded: {name}: {reason}")
-        for name, note in found.notes:
-            print(f"  note: {name}: {note}")
-    start = time.perf_counter()
-    options = options or GradingOptions()
-    # Grading kernels must not see where the submissions came from (other students' files).
-    options = dataclasses.replace(options, hide=(*options.hide, str(Path(source).resolve().parent if Path(source).is_file() else Path(source).resolve())))
-    outlines = _outlines(names)
-
-    def grader(todo, on_result):
-        grade_all(todo, workers=workers, keep=out / "autograded", progress=progress, options=options,
-                  on_result=on_result)
-
-    def prepare(result, sub):
-        titles = outlines[result.assignment].titles if result.assignment in outlines else {}
-        for q in result.questions:
-            q.title = q.title or titles.get(q.id, "")
-        result.late = policy.assess(result.student, result.assignment, sub.submitted_at, sub.time_source,
-                                    result.lms).to_json()
-
-    with ResultsStore(out) as store:
-        summary = store.grade(selected, grader, regrade=lambda s: regrade, retry_errors=retry_errors,
-                              prepare=prepare, command=" ".join(sys.argv[1:]) or "grade_folder")
-    elapsed = time.perf_counter() - start
-    results = summary.results
-    if gradebook:
-        record_in_gradebook(results)
-    problems = write_problems(results, found.unmatched + found.notes, out, source)
-    problems += [f"{key}: no result came back from grading" for key in summary.missing]
-    _, table = rebuild(out, gradebook, problems, quiet=quiet)
-    if not quiet:
-        print(grade_table(table))
-        if problems:
-            print(f"\n{len(problems)} problems (also in {out / 'report.txt'}):")
-            for line in problems:
-                print(f"  {line}")
-        print(f"\ngraded {len(summary.graded)} notebooks in {elapsed:.0f} s, {len(summary.kept)} unchanged since "
-              f"an earlier run; wrote {out / 'index.html'}, {out / 'grades.csv'} and {out / 'feedback'}/<student>.html")
-    return results, found
-
-
-def write_problems(results, unmatched, out: Path, source: Path | None = None) -> list[str]:
-    """report.txt and problems.csv: one line per problem, naming the file and the reason."""
-
-    def shown(file: str) -> str:  # as the instructor handed it in: relative to the submissions
-        try:
-            return str(Path(file).resolve().relative_to(Path(source).resolve())) if source is not None else file
-        except ValueError:
-            return Path(file).name if "grading" in Path(file).parts else file
-
-    rows = [(file, reason) for file, reason in unmatched]
-    for r in results:
-        if r.status != "graded":
-            rows.append((shown(r.file), f"{r.status}: {r.error}"))
-        rows.extend((shown(r.file), note) for note in r.problems if note != r.error)
-    with open(out / "problems.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["file", "reason"])
-        writer.writerows(rows)
-    lines = [f"{name}: {reason}" for name, reason in rows]
-    (out / "report.txt").write_text("".join(line + "\n" for line in lines))
-    return lines
 
 
 def _grade(args) -> int:
-    options = GradingOptions(cell_timeout=args.cell_timeout, notebook_budget=args.notebook_budget,
-                             sandbox=not args.no_sandbox)
+    limits = GradingLimits(cell_timeout=args.cell_timeout, budget=args.notebook_budget)
     students = getattr(args, "student", None)
     regrade = args.regrade or bool(students)
     try:
         results, _ = grade_folder(Path(args.submissions), Path(args.out), args.workers, args.assignment or None,
-                                  not args.no_progress, options=options, students=students, regrade=regrade,
-                                  retry_errors=args.retry_errors, roster=getattr(args, "roster", None))
+                                  not args.no_progress, limits=limits, students=students, regrade=regrade,
+                                  retry_errors=args.retry_errors, roster=getattr(args, "roster", None),
+                                  scheduler=args.scheduler)
     except StoreBusy as busy:
         print(busy, file=sys.stderr)
         return 2
@@ -198,30 +71,13 @@ def _report(args) -> int:
 
 
 def _export(args) -> int:
-    out_dir = Path(args.results)
-    if not (out_dir / "results.sqlite").exists():
-        print(f"no results store in {out_dir}: grade first", file=sys.stderr)
-        return 1
-    roster = read_roster(Path(args.roster)) if args.roster else None
-    config = course.course_config()
-    names = course.assignment_names()
-    outlines = _outlines(names)
-    with ResultsStore(out_dir) as store:
-        current = store.current()
-    db = Path(args.gradebook) if args.gradebook else course.GRADEBOOK
-    person, notes = read_manual(db, [r.key for r in current]) if not args.no_gradebook else ({}, [])
-    from .results.scores import class_table
-
-    table = class_table(current, names, person, LatePolicy.from_config(config),
-                        {a: o.points for a, o in outlines.items()})
-    columns = {a: str(v["lms_column"]) for a, v in config.get("assignments", {}).items()
-               if isinstance(v, dict) and v.get("lms_column")}
     try:
-        report = export_grades(table, current, args.to, Path(args.out), roster, columns, notes)
-    except ValueError as error:
+        lines = export_to_lms(args.to, Path(args.out), Path(args.results), Path(args.roster) if args.roster else None,
+                              None if args.no_gradebook else Path(args.gradebook) if args.gradebook else course.GRADEBOOK)
+    except (FileNotFoundError, ValueError) as error:
         print(error, file=sys.stderr)
         return 1
-    for line in report.lines():
+    for line in lines:
         print(line)
     print(f"(this report is also in {Path(args.out).name}.report.txt)")
     return 0
@@ -280,17 +136,18 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name, help=helptext)
         if name == "grade":
             p.add_argument("submissions", help="folder or .zip: <student>/<assignment>.ipynb or <student>_<assignment>.ipynb")
-        p.add_argument("--workers", type=int, default=None, help="parallel graders (default: number of cores)")
+        p.add_argument("--workers", type=int, default=None,
+                       help="worker processes of the local Dask cluster (default: number of cores)")
+        p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="grade on an existing Dask cluster, e.g. tcp://host:8786 (default: a local cluster)")
         p.add_argument("--out", default=str(course.GRADING), help="where results go (default build/grading)")
         p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
         p.add_argument("--strict", action="store_true", help="exit 1 if a notebook could not be graded")
-        p.add_argument("--cell-timeout", type=int, default=GradingOptions.cell_timeout,
+        p.add_argument("--cell-timeout", type=float, default=GradingLimits.cell_timeout,
                        help="seconds one cell may run (default %(default)s, room for the MNIST training cell)")
-        p.add_argument("--notebook-budget", type=float, default=GradingOptions.notebook_budget,
+        p.add_argument("--notebook-budget", type=float, default=GradingLimits.budget,
                        help="seconds for a whole notebook (default %(default)s)")
-        p.add_argument("--no-sandbox", action="store_true",
-                       help="run grading kernels without autograders/sandbox.py (not recommended)")
         p.add_argument("--student", action="append",
                        help="only this student's hand-ins, graded again even if unchanged (repeatable)")
         p.add_argument("--regrade", action="store_true",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from autograders.screen import screen
+from autograders.intake.screen import screen
 from exercise_support import judge_all, max_points, run, score
 
 EARLIER = Path(__file__).resolve().parent / "earlier"

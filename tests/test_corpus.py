@@ -23,8 +23,9 @@ import pytest
 pytest.importorskip("nbgrader")
 
 from autograders import course  # noqa: E402
-from autograders.__main__ import SAMPLES, grade_folder  # noqa: E402
-from autograders.grade import GradingOptions, record_in_gradebook  # noqa: E402
+from autograders.workflow import SAMPLES, grade_folder  # noqa: E402
+from autograders.grading.pipeline import GradingLimits  # noqa: E402
+from autograders.results.gradebook import record_results  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +38,7 @@ GOOD = {  # good students graded in the same batch: file in the samples -> stude
     f"bo_{A}.ipynb": "bo",
     f"Copy of cy_{A} (1).ipynb": "cy",
 }
-OPTIONS = GradingOptions(cell_timeout=10, notebook_budget=90)
+LIMITS = GradingLimits(cell_timeout=10, budget=90)
 HUGE = "huge_a1_kernels_channels.ipynb"
 T0 = 1_700_000_000
 
@@ -85,7 +86,7 @@ def batch(tmp_path_factory):
     out = base / "grading"
     start = time.perf_counter()
     results, found = grade_folder(inbox, out, workers=2, assignments=[A], progress=False, quiet=True,
-                                  options=OPTIONS, gradebook=False)
+                                  limits=LIMITS, gradebook=False)
     seconds = time.perf_counter() - start
     by_file = {_nfc(str(Path(r.file).relative_to(inbox))): r for r in results}
     return {"results": results, "by_file": by_file, "found": found, "out": out, "inbox": inbox, "seconds": seconds, "base": base}
@@ -182,7 +183,7 @@ def test_gradebook_stays_consistent(batch, tmp_path):
     results = [copy.deepcopy(r) for r in batch["results"]]
     for r in results:
         r.autograded_path = ""  # leave the instructor's build/autograded alone
-    record_in_gradebook(results, db=db)
+    record_results(results, db)
     rows = {(row["student"], row["assignment"]): row for row in csv.DictReader(open(batch["out"] / "grades.csv", encoding="utf-8"))}
     with Gradebook(f"sqlite:///{db}") as gb:
         for r in results:
@@ -215,7 +216,7 @@ def test_grading_again_gives_the_same_result_from_a_hostile_zip(batch):
     base = batch["base"]
     archive = _zip_with_traps(base / "lms.zip", {name: batch["inbox"] / name for name in subset})
     results, found = grade_folder(archive, base / "again", workers=2, assignments=[A], progress=False, quiet=True,
-                                  options=OPTIONS, gradebook=False)
+                                  limits=LIMITS, gradebook=False)
     again = {(r.student, r.status, r.auto_score) for r in results}
     first = {(r.student, r.status, r.auto_score) for name, r in batch["by_file"].items() if name in subset}
     assert again == first

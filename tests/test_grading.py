@@ -1,4 +1,5 @@
-"""Grading end to end through nbgrader's real CLI: the bundled samples in one parallel batch.
+"""Grading end to end: the bundled samples in one batch on a local Dask cluster, every notebook run
+in the sandbox and judged on the trusted side, the scores in nbgrader's real gradebook.
 
 One session-scoped batch grades every sample (full solutions, untouched releases,
 typical wrong answers, a broken file); each test then reads its part of the results.
@@ -16,7 +17,7 @@ import pytest
 pytest.importorskip("nbgrader")
 
 from autograders import course  # noqa: E402
-from autograders.__main__ import SAMPLES, grade_folder  # noqa: E402
+from autograders.workflow import SAMPLES, grade_folder  # noqa: E402
 from autograders.intake.collect import collect_submissions  # noqa: E402
 from autograders.source import HIDDEN_BEGIN, HIDDEN_END  # noqa: E402
 
@@ -155,13 +156,22 @@ def test_lms_zip_is_collected_like_a_folder(tmp_path):
     assert len(from_zip.unmatched) == len(from_dir.unmatched)
 
 
-def test_grading_kernels_keep_this_python_and_evalib_visible(tmp_path):
-    """The sandbox hides the checkout and /tmp; the interpreter and evalib must stay reachable,
-    even where the environment lives in a hidden folder (the default .venv inside the checkout)."""
-    import sys
+def test_scores_reach_nbgraders_gradebook_for_the_formgrader(graded):
+    from nbgrader.api import Gradebook
 
-    from autograders.grade import GradingOptions, _sandbox_hidden
+    results, _, _ = graded
+    with Gradebook(f"sqlite:///{course.GRADEBOOK}") as gb:
+        for key in ("ada/a2_receptive_field", "cy/a2_receptive_field"):
+            student, assignment = key.split("/")
+            submission = gb.find_submission(assignment, student)
+            assert submission.score == pytest.approx(results[key].auto_score)
+            written = [g for nb in submission.notebooks for g in nb.grades if g.cell.cell_type == "markdown"]
+            assert written and all(g.needs_manual_grade for g in written)
+    autograded = course.BUILD / "autograded" / "cy" / "a2_receptive_field" / "a2_receptive_field.ipynb"
+    assert autograded.exists() and "BEGIN HIDDEN" not in autograded.read_text()
 
-    hide, keep = _sandbox_hidden(tmp_path, GradingOptions())
-    assert course.REPO_ROOT in hide and tmp_path in hide
-    assert Path(sys.prefix).resolve() in keep and course.REPO_ROOT / "evalib" in keep
+
+def test_the_report_starts_with_what_the_sandbox_applied(graded):
+    _, _, out = graded
+    first = (out / "report.txt").read_text().splitlines()[0]
+    assert first.startswith("sandbox: ") and "NOT protected" in first

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from autograders.samples.make_samples import WRONG, as_handed_in
-from autograders.screen import MAX_BYTES, scan_code, screen
+from autograders.intake.screen import MAX_BYTES, scan_code, screen
 
 ROOT = Path(__file__).resolve().parents[1]
 A = "a1_kernels_channels"

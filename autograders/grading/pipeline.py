@@ -158,7 +158,7 @@ def grade_task(task: dict) -> dict:
         (root / "source" / assignment / f"{assignment}.ipynb").write_bytes(task["source"])
         hand_in = root / "hand-in.ipynb"
         hand_in.write_bytes(task["notebook"])
-        from ..screen import screen
+        from ..intake.screen import screen
 
         screening = screen(hand_in, assignment, source_folder=root / "source")
         source = read_source(assignment, root / "source")

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PersonGrade", "read_manual"]
+__all__ = ["PersonGrade", "read_manual", "record_results"]
 
 
 @dataclass(frozen=True)
@@ -50,3 +50,37 @@ def read_manual(db: Path, keys: Iterable[tuple[str, str]]) -> tuple[dict[tuple[s
             if grades:
                 out[(student, assignment)] = grades
     return out, notes
+
+
+def record_results(results: Iterable, db: Path) -> None:
+    """Write results into nbgrader's gradebook through its API, one transaction per notebook.
+
+    Graded notebooks get their autograded points; their written answers wait for a person in
+    nbgrader's formgrader, unless a person has graded them already (a re-grade does not put them
+    back on the list). A notebook that could not be graded has no submission there, as in
+    grades.csv. Only the instructor's process writes the gradebook.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{db}") as gb:
+        warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notes from inside nbgrader's API
+        for r in results:
+            if r.status == "error":
+                try:
+                    gb.remove_submission(r.assignment, r.student)
+                except MissingEntry:
+                    pass
+                continue
+            gb.update_or_create_student(r.student)
+            gb.update_or_create_submission(r.assignment, r.student)
+            for q in r.questions:
+                try:
+                    grade = gb.find_grade(q.id, r.assignment, r.assignment, r.student)
+                except MissingEntry:
+                    continue
+                if q.kind == "auto":
+                    grade.auto_score = q.points or 0.0
+                    grade.needs_manual_grade = False
+                else:
+                    grade.needs_manual_grade = grade.manual_score is None
+            gb.db.commit()

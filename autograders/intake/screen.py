@@ -44,7 +44,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from .source import PRACTICE_CELL_ID, read_source, strip_hidden
+from ..source import PRACTICE_CELL_ID, read_source, strip_hidden
 
 __all__ = ["Screening", "screen", "scan_code", "MAX_BYTES"]
 
