@@ -119,7 +119,9 @@ def grade_apart(spec: Apart, cells: dict[str, str], source: SourceAssignment, ru
         return result("error", 0.0, f"{spec.cls} could not be trained by the grader: {trained}."), notes
     if not trained.get("ok"):
         error = str(trained.get("error", "no reason given"))[:300]
-        state = "not attempted" if "not defined" in error or "no layers" in error else "wrong"
+        if trained.get("empty"):
+            return result("not attempted", 0.0, f"{spec.cls} has no layers yet: not attempted yet."), notes
+        state = "not attempted" if "is not defined" in error else "wrong"
         return result(state, 0.0, f"{spec.cls} could not be trained by the grader ({error}).",
                       f"Run {spec.cls}()(torch.randn(2, 1, 28, 28)) in a cell of your own to see the error."), notes
     counted = count_held(trained["held"])

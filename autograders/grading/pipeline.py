@@ -123,10 +123,14 @@ atexit.register(close_servers)
 
 
 def sandbox_line(events: list[dict]) -> str:
-    """What the run's sandbox applied and left unprotected, as its first event said."""
+    """What the run's sandbox applied and left unprotected, as its first event said (the uid of
+    its slot written as "its own uid", so that one kind of sandbox reads as one line)."""
+    import re
+
     for event in events:
         if event.get("event") == "sandbox":
-            return str(event.get("report", ""))[:600]
+            line = str(event.get("report", ""))[:2000]
+            return re.sub(r"uid and gid \d+ \(slot \d+\)", "a uid and gid of its own", line)
     return ""
 
 

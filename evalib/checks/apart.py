@@ -180,6 +180,8 @@ def train(namespace: dict, args: Mapping) -> dict:
                             generator=torch.Generator().manual_seed(seed))
         seed_everything(seed)
         model = cls()
+        if not any(True for _ in torch.nn.Module.parameters(model)):
+            return {"ok": False, "empty": True, "error": f"{args.get('class', 'MyNet')} has no layers yet"}
         epochs = int(args.get("epochs", 1))
         optimizer, scheduler = one_cycle_sgd(model, max_lr=float(lr), total_steps=epochs * len(loader))
         history = fit(model, loader, None, optimizer=optimizer, scheduler=scheduler, epochs=epochs, seed=seed,
