@@ -65,6 +65,13 @@ class Engine:
         if self.scheduler:
             self.client = Client(self.scheduler, timeout="30s")
         else:
+            import sys
+
+            # Inside IPython (a notebook, or a test that made a shell) __main__ is a module without
+            # __spec__, and the worker processes, started with spawn, could not be prepared.
+            main = sys.modules.get("__main__")
+            if main is not None and not hasattr(main, "__spec__"):
+                main.__spec__ = None
             with dask.config.set({"distributed.scheduler.allowed-failures": self.max_tries - 1,
                                   "distributed.worker.daemon": False}):
                 self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=self.processes,
