@@ -274,18 +274,20 @@ def test_sittings_regrades_and_withdrawals_through_the_command_line(tmp_path, mo
     import csv
 
     import autograders.__main__ as cli
+    import autograders.grading.batch as batch
+    import autograders.workflow as workflow
 
     calls: list = []
 
-    def fake_grade_all(todo, workers=None, keep=None, progress=True, options=None, on_result=None):
+    def fake_grade(todo, on_result, limits=None, **options):
         calls.append(sorted(s.key for s in todo))
         for s in todo:
             on_result(Result(s.student, s.assignment, str(s.path), auto_score=5.0 + len(calls), auto_max=13,
                              manual_max=3, questions=[QuestionResult("test_kernels", kind="auto", max_points=13,
                                                                      points=5.0 + len(calls), state="wrong")]))
 
-    monkeypatch.setattr(cli, "grade_all", fake_grade_all)
-    monkeypatch.setattr(cli.course, "release", lambda *a, **k: None)
+    monkeypatch.setattr(batch, "grade_submissions", fake_grade)
+    monkeypatch.setattr(workflow.course, "release", lambda *a, **k: None)
     nb = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
 
     def folder(name: str, students: list[str]) -> Path:
@@ -297,9 +299,9 @@ def test_sittings_regrades_and_withdrawals_through_the_command_line(tmp_path, mo
 
     out = tmp_path / "grading"
     kw = dict(progress=False, quiet=True, gradebook=False)
-    cli.grade_folder(folder("week1", ["ada", "bo", "cy"]), out, **kw)
-    cli.grade_folder(folder("late", ["dan"]), out, **kw)  # one late student, alone
-    cli.grade_folder(tmp_path / "week1", out, **kw)  # the first zip again: nothing to grade
+    workflow.grade_folder(folder("week1", ["ada", "bo", "cy"]), out, **kw)
+    workflow.grade_folder(folder("late", ["dan"]), out, **kw)  # one late student, alone
+    workflow.grade_folder(tmp_path / "week1", out, **kw)  # the first zip again: nothing to grade
     assert calls == [["ada__a1_kernels_channels", "bo__a1_kernels_channels", "cy__a1_kernels_channels"],
                      ["dan__a1_kernels_channels"]]
 
@@ -307,14 +309,14 @@ def test_sittings_regrades_and_withdrawals_through_the_command_line(tmp_path, mo
         return {r["student"]: r["autograded_score"] for r in csv.DictReader(open(out / "grades.csv", encoding="utf-8"))}
 
     assert grades() == {"ada": "6", "bo": "6", "cy": "6", "dan": "7"}
-    results, _ = cli.grade_folder(tmp_path / "week1", out, students=["bo"], regrade=True, **kw)
+    results, _ = workflow.grade_folder(tmp_path / "week1", out, students=["bo"], regrade=True, **kw)
     assert calls[-1] == ["bo__a1_kernels_channels"] and [r.student for r in results] == ["bo"]
     assert grades() == {"ada": "6", "bo": "8", "cy": "6", "dan": "7"}
     assert sorted(p.stem for p in (out / "feedback").glob("*.html")) == ["ada", "bo", "cy", "dan"]
 
     roster = tmp_path / "roster.csv"
     roster.write_text("Student,ID,SIS User ID,SIS Login ID,Section\n\"Lovelace, Ada\",5200,,ada,S1\n")
-    cli.grade_folder(tmp_path / "week1", out, roster=roster, **kw)
+    workflow.grade_folder(tmp_path / "week1", out, roster=roster, **kw)
     report = (out / "report.txt").read_text()
     assert "bo: not in the roster (roster.csv)" in report and "cy: not in the roster" in report
     assert "ada:" not in report
