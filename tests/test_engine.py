@@ -104,3 +104,53 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_changes_no_grade(scheduler_
     assert sorted(keys) == sorted(serial) and len(keys) == len(set(keys))  # exactly one result each
     assert {r["key"]: r["value"] for r in results} == serial
     assert all(r["status"] == "graded" for r in results)
+
+
+def _sample_tasks() -> list[dict]:
+    """Real hand-ins from the samples (solutions, untouched releases, typical wrong answers), as grading tasks."""
+    from autograders.grading.pipeline import make_task
+    from autograders.workflow import SAMPLES
+
+    expected = json.loads((SAMPLES / "expected.json").read_text())["submissions"]
+    tasks = []
+    for key, entry in sorted(expected.items()):
+        student, assignment = key.split("/")
+        if assignment in ("a2_receptive_field", "a5_buggy_code", "a1_kernels_channels"):
+            tasks.append(make_task(student, assignment, entry["file"], (SAMPLES / entry["file"]).read_bytes()))
+    return tasks
+
+
+def _grades(results) -> dict:
+    return {r["key"]: (r["status"], r["auto_score"], [(q["id"], q["points"], q["state"]) for q in r["questions"]])
+            for r in results}
+
+
+@pytest.mark.slow
+def test_real_grading_on_two_workers_with_one_killed_equals_a_serial_run(scheduler_and_two_workers):
+    """Every submission gets exactly one result, and the same grade question by question as when the
+    same tasks are graded one after the other in this process."""
+    from autograders.grading.pipeline import close_servers, grade_task
+
+    address, workers = scheduler_and_two_workers
+    tasks = _sample_tasks()
+    assert len(tasks) >= 10
+    try:
+        serial = _grades([grade_task(t) for t in tasks])
+    finally:
+        close_servers()
+    seen = []
+
+    def on_result(result):
+        seen.append(result)
+        if len(seen) == 2:
+            os.kill(workers[1].pid, signal.SIGKILL)
+
+    with Engine(scheduler=address) as engine:
+        deadline = time.monotonic() + 60
+        while len(engine.client.scheduler_info()["workers"]) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        results = engine.run(grade_task, tasks, on_result=on_result, progress=False)
+    assert workers[1].poll() is not None
+    assert sorted(r["key"] for r in results) == sorted(t["key"] for t in tasks)
+    assert _grades(results) == serial
+    assert all(r["sandbox"].startswith("sandbox: ") for r in results if r["status"] == "graded")
