@@ -126,7 +126,7 @@ def execute_lesson(path: Path, timeout: int = 600, progress: bool = True) -> nbf
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", kernel_manager_class=LocalKernelManager,
         resources={"metadata": {"path": str(path.parent)}}, store_widget_state=True,
-        on_cell_execute=watch.start if watch else None, on_cell_complete=watch.complete if watch else None,
+        on_cell_execute=watch.start if watch else None, on_cell_executed=watch.complete if watch else None,
     )
     env = dict(os.environ, MPLBACKEND=INLINE_BACKEND)
     try:
