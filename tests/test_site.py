@@ -6,10 +6,8 @@ and tests/test_colab.py use the same site.
 """
 from __future__ import annotations
 
-import ast
 import base64
-import copy
-import io
+import hashlib
 import json
 import re
 import struct
@@ -192,19 +190,23 @@ def test_the_wheel_holds_evalib_alone_with_its_digits(course_site):
     requires = [line.split(":", 1)[1].strip().split()[0].split(">")[0] for line in metadata.splitlines() if line.startswith("Requires-Dist:") and "extra ==" not in line]
     assert sorted(requires) == ["ipywidgets", "matplotlib", "numpy", "torch", "torchvision", "tqdm"]
     assert "License-Expression: MIT" in metadata
+    assert "autograders" not in metadata and "Grading" not in metadata  # the library's own README, not the course's
 
 
-def _solution_lines(nb: nbformat.NotebookNode) -> tuple[set[str], set[str]]:
-    """(lines of the model solutions, lines of the hidden tests) of a source assignment, stripped."""
-    solutions, hidden = set(), set()
+_PRIVATE_BLOCKS = r"### BEGIN SOLUTION.*?### END SOLUTION|### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS"
+
+
+def _private_and_visible(nb: nbformat.NotebookNode) -> tuple[set[str], str]:
+    """(the stripped lines of a source assignment's solutions and hidden tests, the text students may see)."""
+    private, visible = set(), []
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "markdown" and meta.get("solution"):
-            solutions.update(line.strip() for line in cell.source.splitlines())
-        for block, into in ((r"### BEGIN SOLUTION(.*?)### END SOLUTION", solutions), (r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", hidden)):
-            for found in re.findall(block, cell.source, re.S):
-                into.update(line.strip() for line in found.splitlines())
-    return solutions, hidden
+        if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution"):
+            private.update(line.strip() for line in cell.source.splitlines())
+            continue
+        for found in re.findall(_PRIVATE_BLOCKS, cell.source, re.S):
+            private.update(line.strip() for line in found.splitlines()[1:-1])
+        visible.append(re.sub(_PRIVATE_BLOCKS, "", cell.source, flags=re.S))
+    return private, "\n".join(visible)
 
 
 def _site_texts(root: Path) -> dict[str, str]:
@@ -230,21 +232,37 @@ def test_the_site_never_holds_solutions_hidden_tests_hand_ins_or_the_instructors
     files = [p for p in root.rglob("*") if p.is_file()]
     # No gradebook, no sample hand-in, no grading code, no source folder.
     assert not [p for p in files if p.suffix in (".db", ".sqlite", ".py", ".csv", ".zip")]
-    hand_ins = {p.name for p in (ROOT / "autograders" / "samples" / "submissions").rglob("*.ipynb")}
-    assert not hand_ins & {p.name for p in files}
+    assert not [p for p in files if {"samples", "submissions", "source", "autograded", "feedback"} & set(p.relative_to(root).parts)]
+    hand_ins = sorted((ROOT / "autograders" / "samples" / "submissions").rglob("*.ipynb"))
+    assert hand_ins
+    digests = {hashlib.sha256(p.read_bytes()).hexdigest() for p in hand_ins}
+    assert not digests & {hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
     for name, text in texts.items():
         for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "nbgrader_config", "import autograders", "from autograders"):
             assert marker not in text, f"{marker!r} in {name}"
-    # Lines only the solutions hold (not also in a lesson, evalib or the student release's prompts).
+    # Lines of the solutions, hidden tests and sample answers that no lesson or evalib module also holds.
     public = "\n".join([*(p.read_text() for p in (ROOT / "evalib").rglob("*.py")),
                         *(p.read_text() for p in (ROOT / "notebooks").glob("*.ipynb"))])
     everything = "\n".join(texts.values())
-    leaked = []
+    release_text = "\n".join((course_site.root / "assignments" / f"{a}.ipynb").read_text() for a in assignment_names())
+
+    def shown_elsewhere(line: str, texts: tuple[str, ...]) -> bool:
+        return any(line in t or json.dumps(line)[1:-1] in t for t in texts)
+
+    suspects = []  # (where it comes from, line, texts that may hold it anyway)
     for name in assignment_names():
-        solutions, hidden = _solution_lines(_source(name))
-        for line in solutions | hidden:
-            if len(line) >= 16 and line not in public and json.dumps(line)[1:-1] not in public and line in everything:
-                leaked.append(f"{name}: {line}")
+        private, visible = _private_and_visible(_source(name))
+        public += "\n" + visible  # lines the author also wrote outside the solutions and hidden tests
+        suspects += [(f"{name} solution or hidden test", line, ()) for line in private]
+    for path in hand_ins:  # what the sample students wrote in their answer cells
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except Exception:  # noqa: BLE001 - the samples include broken files on purpose
+            continue
+        suspects += [(f"sample hand-in {path.name}", line.strip(), (release_text,)) for c in nb.cells
+                     if c.metadata.get("nbgrader", {}).get("solution") for line in c.source.splitlines()]
+    leaked = [f"{where}: {line}" for where, line, allowed in suspects
+              if len(line) >= 16 and line in everything and not shown_elsewhere(line, (public, *allowed))]
     assert not leaked, "\n".join(leaked[:20])
 
 

@@ -17,7 +17,6 @@ import hashlib
 import html
 import os
 import re
-import shutil
 import sys
 import tempfile
 import threading
@@ -248,8 +247,3 @@ def _shown(path: Path) -> str:
         return str(path.resolve().relative_to(REPO_ROOT))
     except ValueError:
         return str(path)
-
-
-def remove_tree(path: Path) -> None:
-    """Remove a folder the build wrote (absent is fine)."""
-    shutil.rmtree(path, ignore_errors=True)

@@ -135,8 +135,7 @@ def build_wheel(dest: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="evalib-wheel-") as tmp:
         src = Path(tmp) / "src"
         src.mkdir()
-        for name in ("pyproject.toml", "README.md"):
-            shutil.copy2(REPO_ROOT / name, src / name)
+        shutil.copy2(REPO_ROOT / "pyproject.toml", src / "pyproject.toml")
         shutil.copytree(REPO_ROOT / "evalib", src / "evalib", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         out = Path(tmp) / "dist"
         code = "import sys; from setuptools import build_meta; print(build_meta.build_wheel(sys.argv[1]))"
@@ -226,6 +225,7 @@ def build_site(out: Path = BUILD / "site", url: str | None = None, fresh: bool =
     lesson_pages.install_static(lesson_out, quiet=quiet)
     say(f"==> rendered {len(lesson_items)} lessons into {out.name}/lessons/")
 
+    say("==> releasing the assignments (nbgrader: solutions and hidden tests removed)")
     course.release(quiet=True)
     assignment_items = []
     (out / "assignments").mkdir()
