@@ -83,8 +83,9 @@ class _Progress:
     def start(self, cell, cell_index, **_):
         self.stop()
         self.started, self.announced = time.perf_counter(), False
-        first = next((line.strip() for line in cell.source.splitlines() if line.strip() and not line.lstrip().startswith("#")), "")
-        label = first if len(first) <= 70 else first[:67] + "..."
+        code = [line.strip() for line in cell.source.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+        telling = max(code[:5], key=len, default="")  # the longest of the first lines says most (the fit, not the seed)
+        label = telling if len(telling) <= 70 else telling[:67] + "..."
 
         def announce():
             self.announced = True

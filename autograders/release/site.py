@@ -269,11 +269,11 @@ def _index(site: SiteSettings, wheel: str, lessons, assignments) -> str:
     parts.append("<h2>Working in Colab</h2>")
     if site.github:
         parts.append("<p>The <em>Open in Colab</em> badges open a notebook in Google Colab (sign in with a Google "
-                     "account). Its first cell installs the course library, <code>evalib</code>, from this site.</p>")
+                     "account). Its set-up cell installs the course library, <code>evalib</code>, from this site.</p>")
     else:
         parts.append('<p class="note">Colab opens notebooks straight from GitHub only, and this site is elsewhere. '
                      "Download the notebook, go to <a href=\"https://colab.research.google.com\">colab.research.google.com</a>, "
-                     "choose <em>File &gt; Upload notebook</em> and pick the file. Its first cell installs the course "
+                     "choose <em>File &gt; Upload notebook</em> and pick the file. Its set-up cell installs the course "
                      "library, <code>evalib</code>, from this site.</p>")
     parts.append("<p>To hand in from Colab: <em>Runtime &gt; Restart and run all</em>, check that every cell ran, then "
                  "<em>File &gt; Download &gt; Download .ipynb</em> and hand in that file as your instructor asks. "
