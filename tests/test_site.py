@@ -302,3 +302,23 @@ def test_the_index_links_every_lesson_and_assignment(course_site):
         assert f'href="assignments/{name}.ipynb"' in index
     assert f"pip install {course_site.url}/wheels/{wheel_name()}" in index
     assert "File &gt; Upload notebook" in index  # 127.0.0.1 is not GitHub: how to upload to Colab instead
+
+
+@pytest.mark.slow
+def test_make_demo_writes_the_lesson_pages_and_an_index(course_site):
+    """`python -m autograders lessons` (make demo): pages beside the executed notebooks, reused while unchanged."""
+    from autograders.release.lessons import render_lessons
+
+    out = course_site.lessons  # holds the session's executed lessons: their keys match, nothing runs again
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.ipynb")}
+    pages = render_lessons(out, quiet=True)
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.ipynb")} == before
+    assert [p.stem for p in pages] == LESSON_NAMES
+    index = (out / "index.html").read_text()
+    assert all(f'href="{name}.html"' in index for name in LESSON_NAMES)
+    assert (out / "static" / "embed-amd.js").is_file() and (out / "static" / "require.js").is_file()
+    for name in LESSON_NAMES:
+        executed = nbformat.read(out / f"{name}.ipynb", as_version=4)
+        page = (out / f"{name}.html").read_text()
+        assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', page)) == sum(_drawing_cells_with_images(executed).values())
+        assert 'href="index.html"' in page
