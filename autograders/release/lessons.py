@@ -237,7 +237,7 @@ def render_lessons(out: Path = BUILD / "lessons", timeout: int = 600, quiet: boo
     index = out / "index.html"
     index.write_text(html_page("Lessons", "<h1>Lessons</h1>\n<p>Run in this checkout by "
                                           "<code>python -m autograders lessons</code>, with every output.</p>\n"
-                                          f'<ol class="items">\n{chr(10).join(items)}\n</ol>'), encoding="utf-8")
+                                          f'<ul class="items">\n{chr(10).join(items)}\n</ul>'), encoding="utf-8")
     if not quiet:
         print(f"==> wrote {len(pages)} lesson pages and {_shown(index)}")
     return pages
