@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograders {release,grade,report,export,results,demo,lessons}``.
+"""Command line: ``python -m autograders {release,grade,report,export,results,demo,lessons,site}``.
 
     python -m autograders release                 # build/release/<assignment>/<assignment>.ipynb
     python -m autograders release --feedback practice   # checks say right or wrong, with hints and solutions
@@ -9,6 +9,7 @@
     python -m autograders results [--history] [--withdraw STUDENT]
     python -m autograders demo                    # release, then grade the bundled samples
     python -m autograders lessons                 # run the lessons, write build/lessons/*.html
+    python -m autograders site [--url URL]        # the students' course site in build/site/
 
 Grading records every result in build/grading/results.sqlite as soon as it is known
 (grading again grades only new or changed hand-ins) and then rebuilds, from that store,
@@ -114,9 +115,16 @@ def _demo(args) -> int:
 
 
 def _lessons(args) -> int:
-    from .lessons import render_lessons
+    from .release.lessons import render_lessons
 
-    render_lessons(Path(args.out))
+    render_lessons(Path(args.out), fresh=args.fresh)
+    return 0
+
+
+def _site(args) -> int:
+    from .release.site import build_site
+
+    build_site(Path(args.out), url=args.url, fresh=args.fresh)
     return 0
 
 
@@ -130,7 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_release)
     p = sub.add_parser("lessons", help="run the teaching notebooks and write them as HTML under build/lessons")
     p.add_argument("--out", default=str(course.BUILD / "lessons"))
+    p.add_argument("--fresh", action="store_true", help="run every lesson again, even if unchanged since its last run")
     p.set_defaults(func=_lessons)
+    p = sub.add_parser("site", help="build the students' course site in build/site (lessons, notebooks, evalib wheel)")
+    p.add_argument("--out", default=str(course.BUILD / "site"))
+    p.add_argument("--url", default=None, help="where the site will be published (default: course.toml's [course] url, or $COURSE_URL)")
+    p.add_argument("--fresh", action="store_true", help="run every lesson again, even if unchanged since its last run")
+    p.set_defaults(func=_site)
     for name, func, helptext in (("grade", _grade, "grade a folder or zip of handed-in notebooks"),
                                  ("demo", _demo, "release and grade the bundled sample submissions")):
         p = sub.add_parser(name, help=helptext)

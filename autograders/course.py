@@ -53,9 +53,9 @@ def release(assignments: list[str] | None = None, quiet: bool = False, feedback:
     """Build the student release (build/release/<name>/<name>.ipynb) and the gradebook.
 
     ``feedback`` is "graded" (checks that never confirm a closed answer) or "practice" (a locked cell
-    with the practice key: checks say right or wrong, hints and solutions); see autograders/release.py.
+    with the practice key: checks say right or wrong, hints and solutions); see autograders/release/feedback.py.
     """
-    from .release import apply_feedback
+    from .release.feedback import apply_feedback
 
     names = assignments or assignment_names()
     BUILD.mkdir(parents=True, exist_ok=True)  # the gradebook lives here; sqlite will not create folders

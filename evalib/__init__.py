@@ -83,9 +83,6 @@ from .mnist.plots import (
 # The machinery of the assignments' checks (the questions live in evalib.exercises)
 from . import checks
 
-# Course facts
-from .course import INSTALL_SPEC, REPOSITORY, colab_url, install_command
-
 # Lessons 1-3: kernels and channels, 3x3 stacking and receptive field, initialization
 from .lessons.kernels import KERNEL_DESCRIPTIONS, KERNELS, apply_kernels, kernel, kernel_bank, kernel_names
 from .lessons.convolution import conv2d_loops, conv2d_vectorised
@@ -186,11 +183,6 @@ __all__ = [
     "plot_output_units",
     # the assignments' check machinery
     "checks",
-    # course
-    "INSTALL_SPEC",
-    "REPOSITORY",
-    "colab_url",
-    "install_command",
     # lessons 1-3: kernels, convolution, images, initialization, invariance, widgets
     "KERNELS",
     "KERNEL_DESCRIPTIONS",

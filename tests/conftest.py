@@ -84,3 +84,6 @@ from hypothesis import settings as _hypothesis_settings  # noqa: E402
 _hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None)
 if os.environ.get("CI"):
     _hypothesis_settings.load_profile("ci")
+
+# The course site built and served once per session (tests/site_fixture.py).
+from site_fixture import course_site  # noqa: E402,F401

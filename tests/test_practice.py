@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograders.release import practice_key
+from autograders.release.feedback import practice_key
 from autograders.samples.make_samples import WRONG
 from evalib.checks import mode
 from evalib.checks.question import questions_of

@@ -45,6 +45,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from ..source import PRACTICE_CELL_ID, read_source, strip_hidden
+from evalib.course import course_neutral
 
 __all__ = ["Screening", "screen", "scan_code", "MAX_BYTES"]
 
@@ -149,8 +150,10 @@ def _to_v4(data: dict) -> tuple[list[dict] | None, list[str]]:
 # The source assignment
 # ---------------------------------------------------------------------------
 def _norm(text: str) -> str:
-    """Text compared loosely: no trailing blanks, no blank lines, unified line ends."""
-    lines = (line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    """Text compared loosely: no trailing blanks, no blank lines, unified line ends, and without the
+    badge line and set-up code that each published copy writes for its own course address."""
+    text = course_neutral(text.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = (line.rstrip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
 

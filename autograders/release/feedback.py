@@ -24,7 +24,7 @@ from evalib.checks.compare import expand_chain, spellings
 from evalib.checks.mode import encode_practice
 from evalib.checks.question import find_question
 
-from .source import PRACTICE_CELL_ID, SourceAssignment, read_source, solution_text
+from ..source import PRACTICE_CELL_ID, SourceAssignment, read_source, solution_text
 
 __all__ = ["FEEDBACK_MODES", "Needle", "closed_answers", "practice_key", "practice_cell", "find_closed_answers",
            "apply_feedback", "ClosedAnswerInRelease"]

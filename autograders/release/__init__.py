@@ -1,0 +1,1 @@
+"""What students get: the rendered lessons, the release notebooks and the course site."""
