@@ -16,6 +16,7 @@ PYTEST_ARGS ?=
 SUBMISSIONS ?= autograders/samples/submissions
 FEEDBACK ?= graded
 WORKERS ?=
+SCHEDULER ?=
 COURSE_URL ?=
 
 # nbgrader runs helper programs (alembic, jupyter) from the environment's bin.
@@ -87,7 +88,7 @@ site: setup
 	@$(BIN)/python -m autograders site $(if $(COURSE_URL),--url "$(COURSE_URL)")
 
 grade: setup
-	$(BIN)/python -m autograders grade $(SUBMISSIONS) $(if $(WORKERS),--workers $(WORKERS))
+	$(BIN)/python -m autograders grade $(SUBMISSIONS) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 bench: setup
 	$(BIN)/python benchmarks/bench_mnist_one_epoch.py
