@@ -24,7 +24,7 @@ __all__ = [
     "course_neutral",
 ]
 
-#: The set-up cell's first line, the same in every form (screening recognises the cell by it).
+#: The set-up cell's first line, the same in every form (screening recognizes the cell by it).
 #: Colab shows a cell that starts with ``# @title`` as its title alone, the code folded away.
 SETUP_FIRST_LINE = "# @title Set-up: installs the course library where it is missing (Colab); does nothing otherwise."
 
