@@ -76,10 +76,9 @@ n_convs_199 = Question(
     prompt="n_convs_199: how many 3x3 convolutions the chain from 199x199 takes.",
     parts=[NumberPart(
         "n_convs_199", 1, what="a count of convolutions",
-        wrong={100: "You counted the sizes in the chain: every size, the input included, is one entry, but the "
-                    "convolutions are the arrows between them, one fewer than the sizes.",
-               198: "Each 3x3 convolution without padding shrinks a side by 2, not by 1.",
-               98: "One short: count the step that produces the last size too."},
+        wrong={100: "You counted the sizes in the chain: every size, the input included, is one entry, but a "
+                    "convolution is an arrow between two sizes. Count the arrows.",
+               198: "Each 3x3 convolution without padding shrinks a side by 2, not by 1."},
         rules=[Rule(lambda n: n > 199, "More convolutions than the image has pixels across: each one removes at least a "
                                        "pixel, so this cannot be. A typo?"),
                Rule(lambda n: n <= 0, "A count of convolutions is a positive whole number.")])],
