@@ -218,5 +218,8 @@ def build(out: Path = OUT, assignments: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
+    from ..course import release
+
+    release(sys.argv[1:] or None, quiet=True)  # the untouched samples are today's release, never an older one
     build(assignments=sys.argv[1:] or None)
     print(f"wrote {OUT}")
