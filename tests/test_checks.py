@@ -194,6 +194,73 @@ def test_a_locked_copy_stubs_the_helpers_even_after_reload_or_exec(tmp_path):
     assert result.stdout.strip() == "ok", result.stderr[-2000:]
 
 
+def test_a_default_argument_does_not_hide_a_helper():
+    import torch.nn.functional as F
+
+    def by_default(x, w, b, conv=F.conv2d):
+        return conv(x[None], w, b)[0]
+
+    def one_step_away(x, w, b, impl=by_default):
+        return impl(x, w, b)
+
+    assert guard.uses_helpers(by_default, "a1_kernels_channels") == ["torch.nn.functional.conv2d"]
+    assert guard.uses_helpers(one_step_away, "a1_kernels_channels") == ["torch.nn.functional.conv2d"]
+
+
+def test_locked_operators_stay_off_whatever_the_code_of_the_process_does():
+    """In a fresh process (the switch is for good): every way to a convolution raises, the rest of torch works,
+    and nothing of the process can find the registrations to undo them."""
+    code = textwrap.dedent("""
+        import gc, threading, torch
+        import torch.nn.functional as F
+        from evalib.checks.guard import HelperNotAllowed, lock_operators
+        locked = lock_operators("a1_kernels_channels")
+        assert "aten::convolution" in locked and "aten::im2col" in locked and len(locked) > 20, locked
+        x, w = torch.randn(1, 2, 5, 5), torch.randn(3, 2, 3, 3)
+        aten = getattr(torch.ops.aten, "convo" + "lution").default
+        def in_thread():
+            out = []
+            worker = threading.Thread(target=lambda: out.append(F.conv2d(x, w)))
+            worker.start(); worker.join()
+            return out[0]
+        def dispatch_off():
+            with torch._C._DisableTorchDispatch():
+                return aten(x, w, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1)
+        attempts = {
+            "F.conv2d": lambda: F.conv2d(x, w), "nn.Conv2d": lambda: torch.nn.Conv2d(2, 3, 3)(x),
+            "aten": lambda: aten(x, w, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1),
+            "decompose": lambda: torch.ops.aten.conv2d.default.decompose(x, w), "dispatch off": dispatch_off,
+            "backward": lambda: torch.ops.aten.convolution_backward.default(torch.randn(1, 3, 3, 3), x, w, None, [1, 1],
+                                                                            [0, 0], [1, 1], False, [0, 0], 1, [True, True, False]),
+            "mkldnn": lambda: F.conv2d(x.to_mkldnn(), w.to_mkldnn()), "transpose": lambda: F.conv_transpose2d(x, w.transpose(0, 1)),
+            "unfold": lambda: F.unfold(x, 3), "conv1d": lambda: F.conv1d(x[:, :, 0], w[:, :, 0]),
+        }
+        for name, attempt in attempts.items():
+            try:
+                attempt()
+            except HelperNotAllowed:
+                continue
+            except RuntimeError as error:  # an operator that refuses these inputs before it computes anything
+                assert "switched off" in str(error) or "mkldnn" in str(error).lower(), (name, error)
+                continue
+            raise AssertionError(f"{name} computed a convolution")
+        try:
+            in_thread()
+        except IndexError:  # the thread's convolution raised there
+            pass
+        else:
+            raise AssertionError("a thread computed a convolution")
+        windows = x.unfold(2, 3, 1).unfold(3, 3, 1)  # the student's own convolution still works
+        mine = torch.einsum("nchwij,ocij->nohw", windows, w)
+        assert mine.shape == (1, 3, 3, 3) and (x @ x.transpose(-1, -2)).shape == (1, 2, 5, 5)
+        assert not [o for o in gc.get_objects() if type(o).__name__ == "_DispatchModule"]
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.stdout.strip().endswith("ok"), result.stderr[-2000:]
+    assert guard.lock_operators("a2_receptive_field") == []
+
+
 # --- probes and modes ---------------------------------------------------------------------------------------
 def test_probe_run_answers_with_json_only_and_never_raises():
     def conv_chain(size, kernel=3):

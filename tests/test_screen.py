@@ -210,7 +210,7 @@ def test_tampering_is_held_for_review(code, reason):
     reasons = scan_code(code, 7, PROTECTED)
     assert reasons, code
     assert any(reason in r for r in reasons), reasons
-    assert all(r.endswith("in cell 7: held for review") for r in reasons)
+    assert all(r.endswith("in cell 7: for review (the grade is not held back)") for r in reasons)
 
 
 @pytest.mark.parametrize("code", [
@@ -233,7 +233,7 @@ def test_tampering_withholds_the_grade(tmp_path):
     nb.cells[_by(nb, "kernels")].source += "\nimport numpy as np\nnp.allclose = lambda *a, **k: True"
     result = screen(_write(tmp_path, json.loads(nbformat.writes(nb))), A)
     assert result.withhold and result.notebook is not None
-    assert result.problems == [f"modifies numpy.allclose in cell {_by(nb, 'kernels') + 1}: held for review"]
+    assert result.problems == [f"modifies numpy.allclose in cell {_by(nb, 'kernels') + 1}: for review (the grade is not held back)"]
 
 
 def test_test_cells_themselves_are_not_scanned(tmp_path):

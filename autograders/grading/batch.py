@@ -30,18 +30,25 @@ def write_autograded(folder: Path, student: str, assignment: str, notebook: str)
 
 
 def _tasks(submissions: Iterable, limits: GradingLimits, source_folder: Path) -> list[dict]:
+    from ..intake.screen import MAX_BYTES
+
     sources: dict[str, bytes] = {}
     tasks = []
     for sub in submissions:
         if sub.assignment not in sources:
             sources[sub.assignment] = (Path(source_folder) / sub.assignment / f"{sub.assignment}.ipynb").read_bytes()
+        extra = {}
         try:
-            data = Path(sub.path).read_bytes()
+            size = Path(sub.path).stat().st_size
+            if size > MAX_BYTES:  # never read, never sent: its result says why from the size alone
+                data, extra["too_large"] = b"", size
+            else:
+                data = Path(sub.path).read_bytes()
         except OSError as error:
             data = f"cannot read the file: {error.strerror or error}".encode()
         tasks.append(make_task(sub.student, sub.assignment, sub.handed_in or str(sub.path), data,
                                sources[sub.assignment], limits, sha256=sub.sha256 or hashlib.sha256(data).hexdigest(),
-                               submitted_at=sub.submitted_at, lms=dict(sub.lms or {})))
+                               submitted_at=sub.submitted_at, lms=dict(sub.lms or {}), **extra))
     return tasks
 
 

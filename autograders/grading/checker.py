@@ -40,9 +40,9 @@ def judge_question(source: SourceAssignment, grade_id: str, data: object) -> Que
     try:
         outcome = question.judge(data, cell.hidden)
     except Exception as error:  # a judge's own failure is the grader's bug: say so, never blame the student
+        # The type only: the text of an error raised on the student's data could quote that data.
         outcome = Outcome(grade_id, "error", 0.0, cell.points,
-                          f"This question could not be judged ({type(error).__name__}: {str(error)[:200]}); "
-                          "your instructor has been told.")
+                          f"This question could not be judged ({type(error).__name__}); your instructor has been told.")
     return _outcome_result(source, outcome, cell.points)
 
 

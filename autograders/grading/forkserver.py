@@ -60,8 +60,9 @@ _HEADER = struct.Struct("!I")
 #: What the server keeps of the caller's environment (plus ``env`` given to :class:`ForkServer`).
 _SERVER_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "LD_LIBRARY_PATH")
 #: Imported by the server when installed: notebooks that plot then start warm too (pyplot alone
-#: costs about a second, most of it the font list).
-_WARM_IF_PRESENT = ("matplotlib.pyplot", "matplotlib_inline.backend_inline")
+#: costs about a second, most of it the font list), and the checks' first torch dispatch mode
+#: does not import torch._dynamo in every kernel (1.5 s each time).
+_WARM_IF_PRESENT = ("matplotlib.pyplot", "matplotlib_inline.backend_inline", "torch._dynamo")
 _MAX_HEADER = 64 << 20
 
 

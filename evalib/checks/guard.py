@@ -23,6 +23,13 @@ Three ways to apply the guard:
   and ``exec`` of the module file all find the stub); :func:`install` replaces
   the torch-level helpers there before any student code runs.
 
+Everything above runs in the student's own process, where the student's code can
+undo it (patch this module, trace the calls, switch torch's dispatch modes off,
+use another thread). What that code cannot undo is :func:`lock_operators`: before
+any of it runs, a grading kernel replaces the kernels of the operators that do an
+assignment's work (every convolution of every namespace, for assignment 1) in
+torch's dispatcher itself, through registrations that no Python object refers to.
+
 >>> static_registry()["evalib.design.shapes:shrink_chain"]
 ('a2_receptive_field',)
 """
@@ -53,6 +60,10 @@ __all__ = [
     "computed_with",
     "locked_copy",
     "helper_names",
+    "LOCKED_OPERATORS",
+    "LOCKED_PACKAGES",
+    "lock_operators",
+    "lock_step",
 ]
 
 #: The assignments a helper can be marked for.
@@ -122,6 +133,18 @@ FORBIDDEN_OPS: dict[str, frozenset[str]] = {
         "slow_conv_dilated2d", "_nnpack_spatial_convolution",
     }),
 }
+
+
+#: Operators switched off for good in an assignment's grading kernels: a pattern of the operator
+#: names (any namespace: aten, mkldnn, quantized ...) that do the exercise's work. Assignment 1's:
+#: every convolution, its backward (a transposed convolution is one too), im2col and col2im.
+LOCKED_OPERATORS: dict[str, str] = {"a1_kernels_channels": r"conv|im2col|col2im"}
+#: Libraries with convolutions of their own (scipy.signal's, or torchvision's operators, which exist only
+#: once it is imported, after the switch): a grading kernel of these assignments does not see them at all.
+LOCKED_PACKAGES: dict[str, tuple[str, ...]] = {
+    "a1_kernels_channels": ("scipy", "sklearn", "torchvision", "skimage", "cv2", "jax", "tensorflow"),
+}
+_LOCK_KEYS = ("CPU", "MkldnnCPU", "QuantizedCPU", "CompositeExplicitAutograd", "CompositeImplicitAutograd")
 
 
 _STATIC: dict[str, tuple[str, ...]] | None = None
@@ -297,6 +320,78 @@ def install(assignment: str) -> list[str]:
     return replaced
 
 
+def _locked_names(assignment: str) -> list[str]:
+    import re
+
+    import torch
+
+    pattern = LOCKED_OPERATORS.get(assignment)
+    if not pattern:
+        return []
+    found = set()
+    for full in torch._C._dispatch_get_all_op_names():
+        namespace, _, name = full.partition("::")
+        base = name.split(".")[0]
+        if re.search(pattern, base) and "convert" not in base:
+            found.add(f"{namespace}::{base}")
+    return sorted(found)
+
+
+def lock_operators(assignment: str) -> list[str]:
+    """Switch off, in torch's dispatcher and for the rest of this process, the operators that do
+    ``assignment``'s work (:data:`LOCKED_OPERATORS`); returns them (``"aten::convolution"`` ...).
+
+    Every kernel of those operators (CPU, MKL-DNN, quantized and the composite ones others are
+    made of) is replaced by one that raises :class:`HelperNotAllowed`, whatever calls it: F.conv2d,
+    an nn.Conv2d, the aten operator by any name, with torch's dispatch modes off, in another thread
+    or in a forked child. The registrations are kept alive by a reference that no Python object
+    holds, so no code of the process can find them to undo them. For grading kernels only.
+
+    >>> lock_operators("a2_receptive_field")  # nothing to switch off there
+    []
+    """
+    import ctypes
+    import warnings
+
+    import torch
+
+    names = _locked_names(assignment)
+    if not names:
+        return []
+
+    def switched_off(*args: Any, **kwargs: Any) -> Any:
+        raise HelperNotAllowed("torch's convolution")
+
+    libraries: dict[str, Any] = {}
+    done = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "overriding a previously registered kernel", once per kernel
+        for full in names:
+            namespace, _, name = full.partition("::")
+            registered_one = False
+            for key in _LOCK_KEYS:
+                library = libraries.get(namespace)
+                if library is None:
+                    library = libraries[namespace] = torch._C._dispatch_library("IMPL", namespace, "", "evalib", 0)
+                try:
+                    library.impl(name, key, switched_off, False)
+                    registered_one = True
+                except Exception:  # an operator this key does not take
+                    continue
+            if registered_one:
+                done.append(full)
+    for library in libraries.values():  # never released: a registration lives as long as its library
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(library))
+    libraries.clear()
+    return done
+
+
+def lock_step(namespace: dict, args: dict) -> dict:
+    """A grading plan's first step (before any of the notebook's code): :func:`lock_operators`."""
+    locked = lock_operators(str(args.get("assignment", "")))
+    return {"locked": len(locked)}
+
+
 # ---------------------------------------------------------------------------------------------
 # What a function refers to, and what a value was computed with
 # ---------------------------------------------------------------------------------------------
@@ -319,10 +414,13 @@ def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
             yield from _code_objects(const)
 
 
-def uses_helpers(function: Any, assignment: str, _forbidden: dict[int, str] | None = None) -> list[str]:
+def uses_helpers(function: Any, assignment: str, _forbidden: dict[int, str] | None = None,
+                 _seen: set[int] | None = None) -> list[str]:
     """The helpers ``function`` refers to by name, directly or through a module
     (``from evalib import shrink_chain``, ``evalib.shrink_chain``, ``shapes.shrink_chain``)."""
     forbidden = _forbidden if _forbidden is not None else _forbidden_objects(assignment)
+    seen = _seen if _seen is not None else set()
+    seen.add(id(function))
     if id(function) in forbidden:  # the helper itself, handed in as the answer
         return [forbidden[id(function)]]
     code = getattr(function, "__code__", None)
@@ -335,6 +433,13 @@ def uses_helpers(function: Any, assignment: str, _forbidden: dict[int, str] | No
         except ValueError:  # an empty cell
             pass
     found = set()
+    # Default arguments are bound when the function is defined: ``def f(x, conv=F.conv2d)``.
+    defaults = list(getattr(function, "__defaults__", None) or ()) + list((getattr(function, "__kwdefaults__", None) or {}).values())
+    for value in defaults:
+        if id(value) in forbidden:
+            found.add(forbidden[id(value)])
+        elif isinstance(value, types.FunctionType) and id(value) not in seen:
+            found.update(uses_helpers(value, assignment, forbidden, seen))
     for c in _code_objects(code):
         for name in c.co_names + c.co_freevars:
             value = namespace.get(name)

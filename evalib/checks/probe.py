@@ -129,8 +129,11 @@ def call(function: Any, args: Sequence[Any] = (), kwargs: dict | None = None, as
         out["timeout"], out["error"] = True, str(error)
     except NotImplementedError:
         out["not_implemented"] = True
-    except HelperNotAllowed as error:
+    except HelperNotAllowed as error:  # raised by a switched-off helper or operator: that is a helper used
         out["error"] = f"HelperNotAllowed: {error}"
+        name = getattr(error, "name", None)
+        if isinstance(name, str) and name and not out["helpers"]:
+            out["helpers"] = [name]
     except RecursionError:
         out["error"] = "RecursionError: maximum recursion depth exceeded"
     except BaseException as error:  # the student's bug, reported as data (KeyboardInterrupt and SystemExit too)

@@ -46,7 +46,7 @@ __all__ = [
     "Question", "Part", "HiddenPart", "Example", "Rule",
     "NumberPart", "ChoicePart", "BoolPart", "NamePart", "SizePart", "ChainPart", "PlanPart",
     "NumberListPart", "TensorPart", "FunctionPart",
-    "find_question", "questions_of", "EXERCISE_MODULES",
+    "find_question", "questions_of", "EXERCISE_MODULES", "error_type",
 ]
 
 _MISSING = object()
@@ -143,6 +143,23 @@ class Rule:
             return bool(self.test(value))
         except Exception:  # a rule that does not apply to this shape of answer
             return False
+
+
+def error_type(text: Any) -> str:
+    """The type of an error as a probe reports it (``"ValueError: ..."`` -> ``"ValueError"``) when it is
+    one of Python's or the checks' own, else ``"an error"``: a class of the student's could be named
+    after anything, the hidden inputs it was called with too.
+
+    >>> error_type("IndexError: list index out of range"), error_type("Seen_47_49: boo")
+    ('IndexError', 'an error')
+    """
+    import builtins
+
+    name = str(text).split(":", 1)[0].strip() if text else ""
+    known = getattr(builtins, name, None) if name.isidentifier() else None
+    if name in ("HelperNotAllowed", "ProbeTimeout") or (isinstance(known, type) and issubclass(known, BaseException)):
+        return name
+    return "an error"
 
 
 def uses_message(label: str, used: Sequence[str], verb: str = "uses") -> str:
@@ -701,8 +718,7 @@ class FunctionPart(Part):
         wrong_result = happened.startswith("returned")
         what = "a wrong result" if wrong_result else happened
         if happened.startswith("stopped with an error"):  # the error's type only: its text may quote the inputs
-            error = str(results[requests.index(request)].get("error") or "an error")
-            what = f"stopped with {error.split(':')[0]}"
+            what = f"stopped with {error_type(results[requests.index(request)].get('error'))}"
         advice = " ".join(t for t in ("" if wrong_result else hint, self.hidden_advice) if t)
         return _part(self.name, "wrong", 0.0, self.points,
                      f"{self.label} is right on the examples but fails {len(failing)} of {len(hidden_found)} hidden cases "
