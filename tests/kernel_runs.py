@@ -77,7 +77,8 @@ def outcome(server: ForkServer, source: str, files: dict | None = None, **limits
 
 
 def slot_processes(slots: int = 2, base: int = SLOT_UID_BASE) -> list[int]:
-    """Processes on this machine that run as a sandbox slot's uid (``base`` + slot)."""
+    """Processes on this machine that run as a sandbox slot's uid (``base`` + slot); zombies (dead,
+    waiting for a parent to collect them) are not counted."""
     uids = {str(base + n) for n in range(slots)}
     found = []
     for entry in os.listdir("/proc"):
@@ -85,10 +86,11 @@ def slot_processes(slots: int = 2, base: int = SLOT_UID_BASE) -> list[int]:
             continue
         try:
             with open(f"/proc/{entry}/status") as status:
-                uid = next(line.split()[1] for line in status if line.startswith("Uid:"))
-        except (OSError, StopIteration):
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+        except OSError:
             continue
-        if uid in uids:
+        if fields.get("Uid", "").split()[:1] and fields["Uid"].split()[0] in uids \
+                and not fields.get("State", "").strip().startswith(("Z", "X")):
             found.append(int(entry))
     return found
 

@@ -899,12 +899,35 @@ def _clear_capabilities_before_uid_change() -> None:
     lib.prctl(_PR_SET_SECUREBITS, _SECUREBITS, 0, 0, 0)  # needs CAP_SETPCAP: the report checks
 
 
+def _live_processes_of(uid: int, me: int) -> int | None:
+    """How many processes but ``me`` run with real uid ``uid`` and are not zombies (``/proc``), or
+    None when ``/proc`` cannot be read."""
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return None
+    live = 0
+    for entry in entries:
+        if int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+        except OSError:  # gone meanwhile
+            continue
+        if fields.get("Uid", "").split()[:1] == [str(uid)] and not fields.get("State", "").strip().startswith(("Z", "X")):
+            live += 1
+    return live
+
+
 def sweep_uid(uid: int, timeout: float = 10) -> bool:
     """As root: SIGKILL every process whose uid is ``uid``, in any namespace below this one.
 
-    A helper process takes that uid and signals everything it may (``kill(-1)``), until nothing
-    is left; so a slot's uid is free again even when a kernel outlived its keeper. Returns False
-    when this cannot be done (not root, not Linux) or did not finish in ``timeout``.
+    A helper process takes that uid and signals everything it may (``kill(-1)``), until no live
+    process of that uid is left in ``/proc``; so a slot's uid is free again even when a kernel
+    outlived its keeper. (``kill(-1)`` alone cannot tell: it succeeds whenever any other process
+    exists, even one it may not signal.) Returns False when this cannot be done (not root, not
+    Linux) or did not finish in ``timeout``.
     """
     if not _LINUX or os.geteuid() != 0:
         return False
@@ -915,10 +938,14 @@ def sweep_uid(uid: int, timeout: float = 10) -> bool:
             os.setgroups([])
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
+            me = os.getpid()
             for _ in range(1000):
                 try:
                     os.kill(-1, signal.SIGKILL)  # never the sender itself
                 except ProcessLookupError:
+                    code = 0
+                    break
+                if _live_processes_of(uid, me) == 0:
                     code = 0
                     break
                 time.sleep(0.002)
