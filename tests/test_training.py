@@ -71,7 +71,7 @@ def test_progress_bar_shows_loss_and_accuracy(small, capsys):
     evalib.fit(model, small.train, small.test, device="cpu", progress=True)
     out = capsys.readouterr()
     assert "loss=" in out.err and "acc=" in out.err and "epoch 1" in out.err
-    assert "test loss" in out.out
+    assert out.out.count("test loss") == 1, out.out  # the epoch's line once, under the bar (lesson 4 had it twice)
 
 
 def test_pick_device(monkeypatch):
@@ -146,6 +146,11 @@ def test_figures_draw_what_was_computed(trained, small):
         evalib.plot_output_units({"lean": units}),
     ]
     assert [len(f.axes) >= 1 for f in figures] == [True] * len(figures)
+    # Each run's held-out accuracy sits in the legend, not in labels drawn over the curves (they overlapped).
+    accuracy_panel = figures[0].axes[1]
+    assert len(accuracy_panel.texts) == 0
+    legend = [t.get_text() for t in accuracy_panel.get_legend().get_texts()]
+    assert legend == [f"{name} (test {history.final.test_accuracy:.1%})" for name in ("lean", "again")]
     assert "never predicted: 1" in figures[5].axes[1].get_title()
     assert len(figures[2].axes) >= 10 and len(figures[3].axes) >= 8
     for f in figures:
