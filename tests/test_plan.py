@@ -139,3 +139,38 @@ def test_an_evaluation_error_is_told_by_its_type_only():
     judged, _ = grade_apart(spec, {"imports": "import torch", "my_net": "class MyNet: pass"}, source, train, evaluate, b"x")
     assert judged.state == "wrong" and "0.9921" not in judged.message and "Pixels" not in judged.message
     assert "(an error)" in judged.message
+
+
+def test_a_judge_that_fails_costs_that_question_only_and_is_reported_to_the_instructor(monkeypatch):
+    """A fault of the grader's own judge: 0 for that question with a message that blames no one's
+    answer, the other questions judged as usual, and a report line telling the instructor to re-grade."""
+    import nbformat as nbf
+
+    from autograders.grading.checker import NOT_JUDGED
+    from autograders.grading.pipeline import close_servers
+    from evalib.exercises import a2
+
+    source = read_source("a2_receptive_field")
+    notebook = nbf.writes(as_handed_in(source.notebook)).encode()
+    fine = grade_task(make_task("ada", "a2_receptive_field", "ada/a2.ipynb", notebook))
+
+    def broken(data, hidden):
+        raise KeyError("a key the judge expected")
+
+    monkeypatch.setattr(a2.n_convs_199, "judge", broken)
+    try:
+        result = grade_task(make_task("ada", "a2_receptive_field", "ada/a2.ipynb", notebook))
+    finally:
+        close_servers()
+    by_id = {q["id"]: q for q in result["questions"]}
+    before = {q["id"]: q for q in fine["questions"]}
+    failed = by_id[a2.n_convs_199.id]
+    assert failed["state"] == "error" and failed["points"] == 0
+    assert failed["message"].startswith(NOT_JUDGED) and "KeyError" in failed["message"]
+    assert "a key the judge expected" not in failed["message"]  # the type only
+    assert before[a2.n_convs_199.id]["state"] == "correct"
+    assert {k: q["points"] for k, q in by_id.items() if k != a2.n_convs_199.id} == \
+        {k: q["points"] for k, q in before.items() if k != a2.n_convs_199.id}
+    assert [p for p in result["problems"] if a2.n_convs_199.id in p] == [
+        f"{a2.n_convs_199.id} could not be judged (KeyError): a fault of the grader; fix it, then grade this "
+        "hand-in again with --regrade"]

@@ -21,7 +21,11 @@ from typing import Iterable, Sequence
 from ..results.record import QuestionResult
 from ..source import SourceAssignment
 
-__all__ = ["judge_question", "questions_from_events", "cell_errors", "written_questions", "run_problem"]
+__all__ = ["judge_question", "judge_failures", "questions_from_events", "cell_errors", "written_questions",
+           "run_problem", "NOT_JUDGED"]
+
+#: How a question's message starts when its judge failed (the grader's fault, never the student's).
+NOT_JUDGED = "This question could not be judged"
 
 
 def _outcome_result(source: SourceAssignment, outcome, max_points: float) -> QuestionResult:
@@ -42,8 +46,24 @@ def judge_question(source: SourceAssignment, grade_id: str, data: object) -> Que
     except Exception as error:  # a judge's own failure is the grader's bug: say so, never blame the student
         # The type only: the text of an error raised on the student's data could quote that data.
         outcome = Outcome(grade_id, "error", 0.0, cell.points,
-                          f"This question could not be judged ({type(error).__name__}); your instructor has been told.")
+                          f"{NOT_JUDGED} ({type(error).__name__}): a fault of the grader, not of your answer. "
+                          "It is listed in your instructor's grading report, to be graded again.")
     return _outcome_result(source, outcome, cell.points)
+
+
+def judge_failures(questions: Iterable[QuestionResult]) -> list[str]:
+    """One report line per question whose judge failed, for the instructor's ``report.txt``.
+
+    >>> judge_failures([QuestionResult("test_q", "Q", "auto", 2.0, 0.0, "error", NOT_JUDGED + " (KeyError): ...")])
+    ['test_q could not be judged (KeyError): a fault of the grader; fix it, then grade this hand-in again with --regrade']
+    """
+    lines = []
+    for q in questions:
+        if q.state == "error" and (q.message or "").startswith(NOT_JUDGED):
+            kind = q.message[len(NOT_JUDGED):].split(":", 1)[0].strip()
+            lines.append(f"{q.id} could not be judged {kind}: a fault of the grader; fix it, then grade this "
+                         "hand-in again with --regrade")
+    return lines
 
 
 def cell_errors(events: Iterable[dict]) -> dict[int, str]:

@@ -159,7 +159,7 @@ def grade_task(task: dict) -> dict:
     from ..results.record import Result
     from ..source import read_source
     from .apart import APART, grade_apart
-    from .checker import questions_from_events, run_problem, written_questions
+    from .checker import judge_failures, questions_from_events, run_problem, written_questions
     from .plan import SET_UP, build_plan, hidden_questions, merge_hidden
 
     start = time.perf_counter()
@@ -236,6 +236,7 @@ def grade_task(task: dict) -> dict:
                                     limit=task.get("train_limit"))
         questions = [judged if q.id == apart.question else q for q in questions]
         result.problems += notes
+    result.problems += judge_failures(questions)
     result.questions = questions + written_questions(source)
     result.auto_score = round(sum(q.points or 0.0 for q in questions), 4)
     if not any(e.get("event") in ("cell", "probe") for e in events):
