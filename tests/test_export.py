@@ -196,6 +196,24 @@ def test_canvas_export_without_a_roster_uses_the_download_ids(tmp_path, gradeboo
     assert any("eve: no Canvas user id" in n for n in report.notes)
 
 
+def test_what_needs_a_look_comes_first_and_a_column_is_found_by_its_short_name(tmp_path, gradebook):
+    """A notebook that could not be graded is exported as 0 and named at the top of the report; a
+    roster column titled "A1: Kernels and channels" is assignment a1's, though "and" is in its name."""
+    roster_path = tmp_path / "canvas-gradebook.csv"
+    roster_path.write_text(CANVAS_ROSTER.replace("A1 kernels channels (4411)", "A1: Kernels and channels (4411)")
+                           .replace("Receptive fields (4412)", "A10: Something else (4412)"), encoding="utf-8-sig")
+    out = tmp_path / "canvas.csv"
+    report = export_grades(_table(gradebook), CLASS, "canvas", out, read_roster(roster_path))
+    assert report.columns == {A1: "A1: Kernels and channels (4411)", A2: A2}  # A10 is not a1's, nor a2's
+    lines = (tmp_path / "canvas.csv.report.txt").read_text().splitlines()
+    assert lines[1] == "look at these 2 before importing:"
+    first = sorted(lines[2:4])
+    assert first[0].startswith("  a2_receptive_field: no roster column names it; the import will create a new assignment")
+    assert first[1].startswith("  smithjohn_7777/a1_kernels_channels: exported as 0, it could not be graded")
+    _, grades, _ = read_canvas_import(out)
+    assert grades["7777"] == {"A1: Kernels and channels (4411)": 0.0, A2: None}
+
+
 MOODLE_ROSTER = """First name,Last name,ID number,Institution,Department,Email address,Assignment: a1_kernels_channels (Real),Course total (Real),Last downloaded from this course
 Ada,Lovelace,1001,,,ada@example.org,-,-,1767225600
 Bo,Chen,1002,,,bo@example.org,-,-,1767225600

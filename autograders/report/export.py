@@ -50,9 +50,14 @@ class ExportReport:
     unmatched_results: list[tuple[str, str]] = field(default_factory=list)  # (student, why no row)
     roster_without_results: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    attention: list[str] = field(default_factory=list)  # what to look at before importing: listed first
 
     def lines(self) -> list[str]:
         out = [f"{self.rows} students written to {self.path} for {self.lms}"]
+        if self.attention:
+            out.append(f"look at {'this' if len(self.attention) == 1 else f'these {len(self.attention)}'} "
+                       "before importing:")
+            out += [f"  {line}" for line in self.attention]
         out += [f"column {col!r}: {a}" for a, col in self.columns.items()]
         out += [f"not exported: {s}: {why}" for s, why in self.unmatched_results]
         out += [f"in the roster, no result: {s}" for s in self.roster_without_results]
@@ -74,9 +79,12 @@ def _columns(roster: Roster | None, assignments: list[str], configured: dict[str
             out[a] = configured[a]
             continue
         hits = []
+        short = a.split("_", 1)[0].lower()  # "a1" of a1_kernels_channels
         for col in (roster.columns if roster else []):
             title = _title(col) if lms == "canvas" else re.sub(r"\s*\((Real|Percentage|Letter)\)\s*$", "", col)
-            if name_key(a) in name_key(title):
+            title = re.sub(r"^Assignment:\s*", "", title)
+            lead = re.match(r"\s*([A-Za-z]+\d+)\b", title)  # "A1" of "A1: Kernels and channels"
+            if name_key(a) in name_key(title) or (lead is not None and lead.group(1).lower() == short):
                 hits.append(col)
         if len(hits) == 1:
             out[a] = hits[0]
@@ -84,7 +92,7 @@ def _columns(roster: Roster | None, assignments: list[str], configured: dict[str
             out[a] = a if lms == "canvas" else f"{a} (Real)"
             if roster is not None:
                 why = "no roster column names it" if not hits else f"{len(hits)} roster columns name it"
-                report.notes.append(f"{a}: {why}; the import will {'create a new assignment' if lms == 'canvas' else 'ask which grade item it is'}"
+                report.attention.append(f"{a}: {why}; the import will {'create a new assignment' if lms == 'canvas' else 'ask which grade item it is'}"
                                     f" ({out[a]!r}); set [assignments.{a}] lms_column in course.toml to choose")
     return out
 
@@ -141,6 +149,11 @@ def export_grades(table: ClassTable, results: list[Result], to: str, out: Path, 
     heads = _columns(roster, table.assignments, dict(columns or {}), to, report)
     report.columns = heads
     pairs, facts = _match(table, results, roster, report)
+    for r in sorted(results, key=lambda r: (r.student, r.assignment)):
+        if r.status == "error" and r.assignment in table.assignments and r.student in table.students \
+                and table.cell(r.student, r.assignment).status == "error":
+            report.attention.append(f"{r.student}/{r.assignment}: exported as 0, it could not be graded "
+                                    f"({(r.error or 'no reason recorded')[:160]}); grade it again or enter a grade by hand")
     late = sum(1 for s in table.cells.values() if s.penalty)
     if late:
         report.notes.append(f"late penalties applied to {late} notebook{'s' if late != 1 else ''}")
