@@ -23,7 +23,8 @@ from .results.gradebook import read_manual, record_results
 from .results.late import LatePolicy
 from .results.store import ResultsStore
 
-__all__ = ["SAMPLES", "export_to_lms", "grade_folder", "rebuild", "write_problems", "sandbox_lines", "outlines"]
+__all__ = ["SAMPLES", "export_to_lms", "grade_folder", "rebuild", "write_problems", "sandbox_lines", "outlines",
+           "older_than_graded"]
 
 SAMPLES = Path(__file__).resolve().parent / "samples" / "submissions"
 
@@ -85,8 +86,19 @@ def grade_folder(source: Path, out: Path, workers: int | None = None, assignment
             entry, why = listed.find(s.student, s.lms, s.display)
             if entry is None:
                 found.notes.append((s.handed_in, f"{s.student}: {why} ({Path(roster).name})"))
+    with ResultsStore(out) as store:
+        graded_before = {(r.student, r.assignment): r for r in store.current()}
+    older = [(sub, why) for sub in selected
+             if (why := older_than_graded(sub, graded_before.get((sub.student, sub.assignment)))) is not None]
+    if older:
+        selected = [sub for sub in selected if all(sub is not o for o, _ in older)]
+        found.unmatched = sorted(found.unmatched + [(sub.handed_in or str(sub.path), why) for sub, why in older])
+    unknown = sorted(set(students or ()) - {s.student for s in found.submissions} - {k[0] for k in graded_before})
+    if unknown:
+        found.notes.append(("(--student)", f"no hand-in and no result for {', '.join(unknown)}: check the spelling "
+                                           "(ids are the names in grades.csv, not LMS user ids)"))
     if not quiet:
-        print(f"{len(selected)} notebooks from {source}")
+        print(f"{len(selected)} notebook{'s' if len(selected) != 1 else ''} from {source}")
         for name, reason in found.unmatched:
             print(f"  not graded: {name}: {reason}")
         for name, note in found.notes:
@@ -121,14 +133,51 @@ def grade_folder(source: Path, out: Path, workers: int | None = None, assignment
     if not quiet:
         print(grade_table(table))
         if problems:
-            print(f"\n{len(problems)} problems (also in {out / 'report.txt'}):")
+            real = len(problems) - len(sandbox_lines(results))  # the sandbox lines come first and are no problem
+            print(f"\n{real} problem{'s' if real != 1 else ''}" + (" and what the sandbox applied" if real != len(problems) else "")
+                  + f" (also in {out / 'report.txt'}):")
             for line in problems:
                 print(f"  {line}")
         if where:
             print(f"graded on {where[0]}")
-        print(f"\ngraded {len(summary.graded)} notebooks in {elapsed:.0f} s, {len(summary.kept)} unchanged since "
+        print(f"\ngraded {len(summary.graded)} notebook{'s' if len(summary.graded) != 1 else ''} in {elapsed:.0f} s, {len(summary.kept)} unchanged since "
               f"an earlier run; wrote {out / 'index.html'}, {out / 'grades.csv'} and {out / 'feedback'}/<student>.html")
     return results, found
+
+
+def older_than_graded(sub, graded) -> str | None:
+    """Why hand-in ``sub`` must not replace ``graded`` (the result that counts for its student and
+    assignment), or None.
+
+    The newest hand-in counts, across sittings as within one collection: grading a zip of an
+    earlier sitting again must not put back older work. A hand-in is older when both are Canvas
+    uploads and its upload number is lower, or when both carry hand-in times from their zips and
+    its time is earlier. Without such evidence the hand-in graded last counts.
+
+    >>> from types import SimpleNamespace as S
+    >>> older_than_graded(S(sha256="b", lms={"lms": "canvas", "file_id": "9005"}, submitted_at="", time_source=""),
+    ...                   S(sha256="a", lms={"lms": "canvas", "file_id": "9006"}, file="cy_9006.ipynb", late={}))
+    'older than the hand-in graded before (cy_9006.ipynb, Canvas upload 9006): the newest hand-in counts'
+    """
+    if graded is None or not getattr(sub, "sha256", "") or graded.sha256 == sub.sha256:
+        return None
+    mine, theirs = sub.lms or {}, graded.lms or {}
+    if mine.get("lms") == theirs.get("lms") == "canvas":
+        a, b = str(mine.get("file_id") or ""), str(theirs.get("file_id") or "")
+        if a.isdigit() and b.isdigit() and int(a) < int(b):
+            return f"older than the hand-in graded before ({graded.file}, Canvas upload {b}): the newest hand-in counts"
+        return None
+    if sub.time_source == "zip" and (graded.late or {}).get("source") == "zip" and sub.submitted_at and graded.submitted_at:
+        from datetime import datetime
+
+        try:
+            earlier = datetime.fromisoformat(sub.submitted_at) < datetime.fromisoformat(graded.submitted_at)
+        except (TypeError, ValueError):
+            return None
+        if earlier:
+            return (f"older than the hand-in graded before ({graded.file}, handed in {graded.submitted_at}): "
+                    "the newest hand-in counts")
+    return None
 
 
 def sandbox_lines(results) -> list[str]:

@@ -342,3 +342,51 @@ def test_records_written_before_question_states_are_still_read():
     assert [(q.id, q.state, q.passed) for q in r.questions] == [
         ("test_a", "correct", True), ("test_b", "not attempted", False), ("w", "recorded", None)]
     assert Result.from_json(r.to_json()) == r
+
+
+def test_an_older_hand_in_graded_later_does_not_replace_the_newer_one(tmp_path, monkeypatch):
+    """Canvas numbers uploads in order: the zip of an earlier sitting graded again leaves the newer
+    upload's grade in place and says why; a --student that names nobody is reported, not silent."""
+    import autograders.grading.batch as batch
+    import autograders.workflow as workflow
+
+    calls: list = []
+
+    def fake_grade(todo, on_result, limits=None, **options):
+        calls.append(sorted(s.handed_in for s in todo))
+        for s in todo:
+            points = 9.0 if "9006" in s.handed_in else 2.0
+            on_result(Result(s.student, s.assignment, s.handed_in, sha256=s.sha256, auto_score=points, auto_max=13,
+                             lms=dict(s.lms), questions=[QuestionResult("test_kernels", kind="auto", max_points=13,
+                                                                        points=points, state="wrong")]))
+
+    monkeypatch.setattr(batch, "grade_submissions", fake_grade)
+    monkeypatch.setattr(workflow.course, "release", lambda *a, **k: None)
+
+    def canvas(name: str, upload: str) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / f"cycy_103_{upload}_a1_kernels_channels.ipynb").write_text(
+            '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5, "x": "%s"}' % upload)
+        return folder
+
+    out = tmp_path / "grading"
+    kw = dict(progress=False, quiet=True, gradebook=False)
+    results, _ = workflow.grade_folder(canvas("newer", "9006"), out, **kw)
+    assert [r.auto_score for r in results] == [9.0]
+    results, found = workflow.grade_folder(canvas("older", "9005"), out, **kw)
+    assert calls == [["cycy_103_9006_a1_kernels_channels.ipynb"]]  # the older upload was not graded
+    assert results == []
+    import csv
+
+    rows = list(csv.DictReader(open(out / "grades.csv", encoding="utf-8")))
+    assert [(r["student"], r["autograded_score"]) for r in rows] == [("cycy", "9")]
+    assert ("cycy_103_9005_a1_kernels_channels.ipynb",
+            "older than the hand-in graded before (cycy_103_9006_a1_kernels_channels.ipynb, Canvas upload 9006): "
+            "the newest hand-in counts") in found.unmatched
+    assert "older than the hand-in graded before" in (out / "report.txt").read_text()
+
+    _, found = workflow.grade_folder(tmp_path / "newer", out, students=["cyyc"], regrade=True, **kw)
+    assert ("(--student)", "no hand-in and no result for cyyc: check the spelling (ids are the names in "
+                           "grades.csv, not LMS user ids)") in found.notes
+    assert len(calls) == 1
