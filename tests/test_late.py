@@ -127,7 +127,9 @@ def test_hand_in_times_from_a_zip_reach_grades_csv(tmp_path):
     assert (rows["ada"]["points"], rows["bo"]["points"], rows["bo"]["late_penalty"]) == ("10", "7", "0.3")
     assert rows["bo"]["late_reason"].startswith("3 days late")
     assert "Handed in late: 3 days late: 30% off" in (out / "feedback" / "bo.html").read_text()
+    assert "Points that count: 7 / 10</b> (late penalty applied)" in (out / "feedback" / "bo.html").read_text()
     assert "Handed in late" not in (out / "feedback" / "ada.html").read_text()
+    assert "Points that count: 10 / 10</b>." in (out / "feedback" / "ada.html").read_text()
     # An extension granted after grading counts in every report rebuilt since.
     later = LatePolicy.from_config(_config(extensions={"bo": {A1: "2027-01-25T00:00:00+00:00"}}))
     write_outputs(list(current.values()), out, [A1], policy=later)

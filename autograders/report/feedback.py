@@ -68,15 +68,21 @@ def _page(student: str, results: list[Result], table=None) -> str:
     for r in sorted(results, key=lambda r: r.assignment):
         parts.append(f"<h2>{html.escape(r.assignment)}: {fmt_points(r.auto_score)} / {fmt_points(r.auto_max)} "
                      "autograded points</h2>")
-        if r.manual_max:
+        if r.manual_max and r.status == "graded":
             parts.append(f"<p class='wait'>Written answers ({fmt_points(r.manual_max)} points) are graded by a person.</p>")
         late = LateDecision.from_json(r.late)
         penalty, reason = late.penalty, late.reason
+        cell = None
         if table is not None:  # decided with today's course.toml (an extension granted since counts)
             cell = table.cell(r.student, r.assignment)
             penalty, reason = cell.penalty, cell.late_reason
         if penalty:
             parts.append(f"<p class='bad'>Handed in late: {html.escape(reason)}.</p>")
+        if cell is not None and cell.status != "missing":
+            waiting = (f"; {fmt_points(cell.pending)} points of written answers still to be graded by a person"
+                       if cell.pending else "")
+            parts.append(f"<p><b>Points that count: {fmt_points(cell.final)} / {fmt_points(cell.max_points)}</b>"
+                         f"{' (late penalty applied)' if penalty else ''}{waiting}.</p>")
         if r.status != "graded":
             parts.append(f"<p class='bad'>{html.escape(advice(r))}</p>")
             if r.error:
