@@ -316,6 +316,14 @@ def test_make_demo_writes_the_lesson_pages_and_an_index(course_site):
     assert [p.stem for p in pages] == LESSON_NAMES
     index = (out / "index.html").read_text()
     assert all(f'href="{name}.html"' in index for name in LESSON_NAMES)
+    # Each lesson's entry shows its first figure, the one the executed notebook drew first.
+    previews = re.findall(r'<img class="preview"[^>]+src="data:image/png;base64,([^"]+)"', index)
+    firsts = []
+    for name in LESSON_NAMES:
+        executed = nbformat.read(out / f"{name}.ipynb", as_version=4)
+        firsts.append(next("".join(str(o.data["image/png"]).split()) for c in executed.cells if c.cell_type == "code"
+                           for o in c.outputs if "image/png" in o.get("data", {})))
+    assert previews == firsts
     assert (out / "static" / "embed-amd.js").is_file() and (out / "static" / "require.js").is_file()
     for name in LESSON_NAMES:
         executed = nbformat.read(out / f"{name}.ipynb", as_version=4)

@@ -30,8 +30,8 @@ from traitlets import default
 from ..course import BUILD, REPO_ROOT
 from . import assets
 
-__all__ = ["LESSONS", "lesson_paths", "lesson_title", "execute_lessons", "render_page", "render_lessons",
-           "html_page", "LocalKernelManager"]
+__all__ = ["LESSONS", "lesson_paths", "lesson_title", "lesson_preview", "execute_lessons", "render_page",
+           "render_lessons", "html_page", "LocalKernelManager"]
 
 LESSONS = REPO_ROOT / "notebooks"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -55,6 +55,25 @@ def lesson_title(nb: nbformat.NotebookNode, fallback: str = "") -> str:
             if match:
                 return match.group(1)
     return fallback
+
+
+def lesson_preview(nb: nbformat.NotebookNode, href: str) -> str:
+    """An index entry's picture: the executed lesson's first figure, linked to its page, and how many
+    figures the page holds ("" for a lesson that drew none).
+
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[
+    ...     nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo="})])])
+    >>> lesson_preview(nb, "01.html").count("<img"), "1 figure" in lesson_preview(nb, "01.html")
+    (1, True)
+    """
+    figures = [o.data["image/png"] for c in nb.cells if c.cell_type == "code"
+               for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    if not figures:
+        return ""
+    first = "".join(str(figures[0]).split())
+    count = f"{len(figures)} figure{'s' if len(figures) != 1 else ''}"
+    return (f'<a href="{html.escape(href)}"><img class="preview" alt="the first figure of the lesson" '
+            f'src="data:image/png;base64,{first}"></a><br><span class="links">{count} on the page</span>')
 
 
 class LocalKernelManager(KernelManager):
@@ -211,6 +230,7 @@ ol.items li, ul.items li { margin: 0.7em 0; }
 .links a, .links img { vertical-align: middle; margin-right: 0.6em; }
 code, pre { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size: 0.9em; }
 pre { background: #f6f8fa; padding: 10px 12px; overflow-x: auto; border-radius: 6px; }
+img.preview { max-width: 100%; max-height: 220px; border: 1px solid #d8dee4; border-radius: 6px; margin-top: 6px; }
 .note { background: #fff8c5; border: 1px solid #e3d27b; border-radius: 6px; padding: 8px 12px; }
 """
 
@@ -233,7 +253,8 @@ def render_lessons(out: Path = BUILD / "lessons", timeout: int = 600, quiet: boo
         page = render_page(nb, out / f"{path.stem}.html")
         pages.append(page)
         title = lesson_title(nb, path.stem)
-        items.append(f'<li><a href="{html.escape(page.name)}">{html.escape(title)}</a></li>')
+        items.append(f'<li><a href="{html.escape(page.name)}">{html.escape(title)}</a><br>'
+                     f'{lesson_preview(nb, page.name)}</li>')
     index = out / "index.html"
     index.write_text(html_page("Lessons", "<h1>Lessons</h1>\n<p>Run in this checkout by "
                                           "<code>python -m autograders lessons</code>, with every output.</p>\n"

@@ -221,7 +221,8 @@ def build_site(out: Path = BUILD / "site", url: str | None = None, fresh: bool =
         page = lesson_pages.render_page(shown, lesson_out / f"{path.stem}.html", home="../index.html",
                                         home_title=site.title)
         nbformat.write(_clean(shown), out / notebook_path)
-        lesson_items.append((lesson_pages.lesson_title(executed, path.stem), page.name, notebook_path, colab))
+        lesson_items.append((lesson_pages.lesson_title(executed, path.stem), page.name, notebook_path, colab,
+                             lesson_pages.lesson_preview(executed, f"lessons/{page.name}")))
     lesson_pages.install_static(lesson_out, quiet=quiet)
     say(f"==> rendered {len(lesson_items)} lessons into {out.name}/lessons/")
 
@@ -257,9 +258,9 @@ def _index(site: SiteSettings, wheel: str, lessons, assignments) -> str:
              "<p>Five lessons, each followed by an assignment. Read a lesson here, or run it yourself in "
              "Google Colab or Jupyter; then work through the assignment in its notebook and hand that in.</p>"]
     parts.append("<h2>Lessons</h2>\n<ul class=\"items\">")
-    for title, page, notebook, colab in lessons:
+    for title, page, notebook, colab, preview in lessons:
         parts.append(f'<li><a href="lessons/{e(page)}">{e(title)}</a><br><span class="links">{_badge_html(colab)}'
-                     f'<a href="{e(notebook)}" download>notebook (.ipynb)</a></span></li>')
+                     f'<a href="{e(notebook)}" download>notebook (.ipynb)</a></span><br>{preview}</li>')
     parts.append("</ul>\n<h2>Assignments</h2>\n<ul class=\"items\">")
     for title, notebook, colab, due in assignments:
         when = f" &middot; {e(_due_text(due))}" if due else ""
