@@ -165,15 +165,10 @@ def grade_apart(spec: Apart, cells: dict[str, str], source: SourceAssignment, ru
     if accuracy >= target:
         return result("correct", points, f"{spec.cls}, trained by the grader for one epoch, gets {shown} right "
                                          f"(target {target:.0%}).", answer=shown), notes
-    classes = len(set(guesses))
-    if accuracy < 0.15:
-        hint = "About chance: check that the loss falls when you run the training cell, and that forward ends with log_softmax."
-    elif classes < 10 and accuracy < 0.9:
-        hint = (f"It predicts only {classes} of the 10 digits: is there an activation after the last layer? "
-                "Class scores must be able to go negative.")
-    else:
-        hint = ("Improve the design: batch normalization after each convolution, a receptive field that covers the digit "
-                "before the output, global average pooling before the last 1x1 convolution; or try another MAX_LR.")
+    from evalib.exercises.a4_mnist_one_epoch import accuracy_hint
+
+    hint = accuracy_hint(accuracy, len(set(guesses)),
+                         "check that the loss falls when you run the training cell, and that forward ends with log_softmax.")
     return result("wrong", 0.0, f"{spec.cls}, trained by the grader for one epoch, does not reach {target:.0%} yet.",
                   hint, shown), notes
 

@@ -226,6 +226,21 @@ def _rf_problem(rfs: list[int]) -> str | None:
     return None
 
 
+def accuracy_hint(accuracy: float, classes: int, at_chance: str) -> str:
+    """The hint for a trained network below the target: at chance (``at_chance`` says what to
+    check), predicting only some digits, or close.
+
+    >>> accuracy_hint(0.3, 4, "")[:25]
+    'It predicts only 4 of the'
+    """
+    if accuracy < 0.15:
+        return "About chance: " + at_chance
+    if classes < 10 and accuracy < 0.9:
+        return (f"It predicts only {classes} of the 10 digits: is there an activation (ReLU) after the last layer? "
+                "Class scores must be able to go negative.")
+    return ("Improve the design: batch normalization after each convolution, a receptive field that covers the digit "
+            "before the output, global average pooling before the last 1x1 convolution; or try another MAX_LR.")
+
 class AnnotationPart(ValuePart):
     """One aspect of ``lecture_annotations``: the sizes (channels, then heights and widths) or the RFs."""
 
@@ -1004,15 +1019,8 @@ class AccuracyPart(Part):
         if accuracy >= target:
             return PartOutcome(self.name, "correct", self.points, self.points, f"The trained model: {shown} right (target {target:.0%}).",
                                answer=shown)
-        classes = len(set(predictions))
-        if accuracy < 0.15:
-            hint = "About chance: run the training cell again after your last change to MyNet, and check that the loss falls."
-        elif classes < 10 and accuracy < 0.9:
-            hint = (f"It predicts only {classes} of the 10 digits: is there an activation (ReLU) after the last layer? "
-                    "Class scores must be able to go negative.")
-        else:
-            hint = ("Improve the design: batch normalization after each convolution, a receptive field that covers the digit "
-                    "before the output, global average pooling before the last 1x1 convolution; or try another MAX_LR.")
+        hint = accuracy_hint(accuracy, len(set(predictions)),
+                             "run the training cell again after your last change to MyNet, and check that the loss falls.")
         return PartOutcome(self.name, "wrong", 0.0, self.points, f"The trained model does not reach {target:.0%} yet.", hint, shown)
 
     def review(self, results: list[dict]) -> PartOutcome:

@@ -59,18 +59,9 @@ def show_images(
     Images are ``(H, W)``, ``(1, H, W)`` or ``(3, H, W)`` tensors or arrays.
     Grey images are drawn as MNIST stores them: 0 black, bright strokes white.
     """
-    import matplotlib.pyplot as plt
-
     count = len(images)
-    cols = cols or min(count, 6)
-    rows = math.ceil(count / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows + 0.3 * rows), squeeze=False)
-    for index, ax in enumerate(axes.flat):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if index >= count:
-            ax.set_visible(False)
-            continue
+    fig, _, used = _tiles(count, cols or min(count, 6), size, 0.3)
+    for index, ax in enumerate(used):
         picture = _as_picture(images[index])
         if signed and picture.ndim == 2 and float(picture.min()) < 0:
             limit = float(np.abs(picture).max()) or 1.0
@@ -81,6 +72,22 @@ def show_images(
             ax.set_title(titles[index], fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def _tiles(count: int, cols: int, size: float, title_space: float, extra_width: float = 0.0):
+    """A figure of ``count`` square tiles, ``cols`` per row, without ticks: (figure, every axes,
+    the first ``count`` axes); the tiles left over in the last row are hidden."""
+    import matplotlib.pyplot as plt
+
+    rows = max(1, math.ceil(count / cols))
+    fig, grid = plt.subplots(rows, cols, figsize=(size * cols + extra_width, size * rows + title_space * rows),
+                             squeeze=False)
+    axes = list(grid.flat)
+    for index, ax in enumerate(axes):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_visible(index < count)
+    return fig, axes, axes[:count]
 
 
 def _weight_text(value: float) -> str:
@@ -106,21 +113,12 @@ def show_kernels(
     >>> [t.get_text() for t in fig.axes[1].texts][:2]
     ['.11', '.11']
     """
-    import matplotlib.pyplot as plt
-
     arrays = [np.asarray(k.detach().cpu() if isinstance(k, torch.Tensor) else k, dtype=float) for k in kernels]
     count = len(arrays)
-    cols = cols or min(count, 9)
-    rows = math.ceil(count / cols)
     limit = max((float(np.abs(a).max()) for a in arrays), default=1.0) or 1.0
-    fig, axes = plt.subplots(rows, cols, figsize=(size * cols + 0.8, size * rows + 0.35 * rows), squeeze=False)
+    fig, axes, used = _tiles(count, cols or min(count, 9), size, 0.35, extra_width=0.8)
     image = None
-    for index, ax in enumerate(axes.flat):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if index >= count:
-            ax.set_visible(False)
-            continue
+    for index, ax in enumerate(used):
         weights = arrays[index]
         image = ax.imshow(weights, cmap="RdBu_r", vmin=-limit, vmax=limit)
         for (i, j), value in np.ndenumerate(weights):
@@ -129,7 +127,7 @@ def show_kernels(
         if titles is not None:
             ax.set_title(titles[index], fontsize=9)
     if image is not None:
-        fig.colorbar(image, ax=list(axes.flat), fraction=0.02, pad=0.02, label="weight")
+        fig.colorbar(image, ax=axes, fraction=0.02, pad=0.02, label="weight")
     return fig
 
 

@@ -12,12 +12,12 @@ inside the functions, so ``import evalib`` does not load it.
 """
 from __future__ import annotations
 
-import math
 from typing import Mapping
 
 import numpy as np
 import torch
 
+from ..lessons.plots import _tiles
 from .results import Mistakes, OutputUnits
 from .training import History
 
@@ -102,16 +102,8 @@ def plot_confusion(matrix: torch.Tensor, title: str = "confusion matrix"):
 
 
 def _grid(count: int, cols: int, size: float):
-    import matplotlib.pyplot as plt
-
-    rows = max(1, math.ceil(count / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows + 0.25 * rows), squeeze=False)
-    for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
-    for ax in axes.flat[count:]:
-        ax.set_visible(False)
-    return fig, axes.flat
+    fig, axes, _ = _tiles(count, cols, size, 0.25)
+    return fig, axes
 
 
 def plot_misclassified(mistakes: Mistakes, cols: int = 8):
